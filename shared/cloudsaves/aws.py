@@ -1,0 +1,44 @@
+"""AWS clients, created once per container (lazily: a function that never touches S3 never builds it)."""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+from cloudsaves.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+
+@functools.cache
+def _session() -> Any:
+    import boto3
+
+    return boto3.session.Session()
+
+
+@functools.cache
+def table() -> Table:
+    """The service's DynamoDB table (resource API: plain Python values in and out)."""
+    return _session().resource("dynamodb").Table(get_settings().table_name)
+
+
+@functools.cache
+def s3_client() -> Any:
+    from botocore.config import Config
+
+    # Path-style keeps presigned URLs valid against the local moto server as well as AWS.
+    config = Config(signature_version="s3v4", s3={"addressing_style": "path"}, retries={"mode": "standard"})
+    return _session().client("s3", config=config)
+
+
+@functools.cache
+def secrets_client() -> Any:
+    return _session().client("secretsmanager")
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests start a fresh moto per test)."""
+    for cached in (_session, table, s3_client, secrets_client):
+        cached.cache_clear()

@@ -1,0 +1,102 @@
+"""Save content hashes (RomM's `content_hash`) and MD5 format conversions for S3.
+
+RomM's rule (backend/handler/filesystem/assets_handler.py, hash_zip_contents / hash_save_file): the MD5
+hex of the bytes; for a zip, the MD5 of `"<name>:<md5 of member>"` lines for its non-directory members in
+sorted name order, joined by `\\n` with no trailing newline, UTF-8 encoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import re
+import zipfile
+from typing import BinaryIO
+
+# RomM's MAX_DECOMPRESSED_ENTRY_BYTES: a member's declared size is attacker-controlled, so cap what is read.
+MAX_ENTRY_BYTES = 512 * 1024 * 1024
+_CHUNK = 64 * 1024
+_HEX_MD5 = re.compile(r"[0-9a-fA-F]{32}")
+
+
+def content_hash(data: bytes) -> str:
+    """RomM's content hash of save bytes held in memory."""
+    return content_hash_file(io.BytesIO(data))
+
+
+def content_hash_file(fileobj: BinaryIO) -> str:
+    """RomM's content hash of a seekable binary file, read in chunks; leaves the position at 0."""
+    try:
+        fileobj.seek(0)
+        if zipfile.is_zipfile(fileobj) and (zip_hash := _zip_hash_or_none(fileobj)) is not None:
+            return zip_hash
+        fileobj.seek(0)
+        digest = hashlib.md5(usedforsecurity=False)
+        while chunk := fileobj.read(_CHUNK):
+            digest.update(chunk)
+        return digest.hexdigest()
+    finally:
+        fileobj.seek(0)
+
+
+def _zip_hash_or_none(fileobj: BinaryIO) -> str | None:
+    fileobj.seek(0)
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            return _zip_contents_hash(archive)
+    except Exception:  # corrupt, encrypted, unsupported, a bomb: plain MD5 (RomM hash_save_file fallback)
+        return None
+
+
+def _zip_contents_hash(archive: zipfile.ZipFile) -> str:
+    names = [name for name in sorted(archive.namelist()) if not name.endswith("/")]
+    combined = "\n".join(f"{name}:{_member_md5(archive, name)}" for name in names)
+    return hashlib.md5(combined.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def _member_md5(archive: zipfile.ZipFile, name: str) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    read = 0
+    with archive.open(name) as member:
+        while chunk := member.read(_CHUNK):
+            read += len(chunk)
+            if read > MAX_ENTRY_BYTES:
+                raise ValueError(f"zip member {name!r} expands past {MAX_ENTRY_BYTES} bytes")
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def md5_hex(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def md5_base64(data: bytes) -> str:
+    """The `Content-MD5` header value for `data` (base64 of the 16-byte digest)."""
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode("ascii")
+
+
+def base64_to_hex(content_md5: str) -> str:
+    """`Content-MD5` (base64) -> lowercase hex. Raises ValueError unless it holds exactly 16 bytes."""
+    try:
+        raw = base64.b64decode(content_md5, validate=True)
+    except binascii.Error:
+        raise ValueError("Content-MD5 is not valid base64") from None
+    if len(raw) != 16:
+        raise ValueError("Content-MD5 does not hold a 16-byte MD5 digest")
+    return raw.hex()
+
+
+def hex_to_base64(md5_hex_digest: str) -> str:
+    """Hex MD5 (an S3 single-part ETag, quoted or not) -> `Content-MD5` base64."""
+    value = md5_hex_digest.strip().strip('"')
+    if not _HEX_MD5.fullmatch(value):
+        raise ValueError("Not a hex MD5 digest")
+    return base64.b64encode(bytes.fromhex(value)).decode("ascii")
+
+
+def etag_md5_hex(etag: str) -> str | None:
+    """The MD5 hex an S3 ETag stands for, or None for a multipart (`"...-N"`) or otherwise opaque ETag."""
+    value = etag.strip().removeprefix("W/").strip('"')
+    return value.lower() if _HEX_MD5.fullmatch(value) else None

@@ -1,0 +1,156 @@
+"""Users, refresh tokens and client tokens in DynamoDB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudsaves.errors import BadRequest, ConcurrentUpdate, Conflict
+from cloudsaves.models.users import ClientTokenRecord, UserRecord
+from cloudsaves.repositories import keys
+from cloudsaves.repositories.dynamo import conditional_write, plain, query_all
+
+MAX_CLIENT_TOKENS = 25
+
+
+class UsersRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get(self, username: str) -> UserRecord | None:
+        item = self._table.get_item(Key={"pk": keys.user_pk(username), "sk": keys.PROFILE}).get("Item")
+        return UserRecord.model_validate(plain(item)) if item else None
+
+    def create(self, user: UserRecord) -> None:
+        """Insert the profile and reserve its id together; a taken username is a Conflict."""
+        profile = {"pk": keys.user_pk(user.username), "sk": keys.PROFILE, **user.model_dump(mode="json")}
+        id_claim = {"pk": keys.user_id_pk(user.id), "sk": keys.PROFILE, "username": user.username}
+        client = self._table.meta.client
+        try:
+            with conditional_write():
+                client.transact_write_items(
+                    TransactItems=[
+                        {"Put": self._new_item(profile)},
+                        {"Put": self._new_item(id_claim)},
+                    ]
+                )
+        except ConcurrentUpdate as exc:
+            if self.get(user.username) is not None:
+                raise Conflict("Username already exists") from exc
+            raise  # the id collided: the caller retries with a fresh one
+
+    def store_refresh_token(self, jti: str, username: str, expires_at: int) -> None:
+        self._table.put_item(
+            Item={
+                "pk": keys.refresh_token_pk(jti),
+                "sk": keys.PROFILE,
+                "username": username,
+                "expires_at_epoch": expires_at,
+            }
+        )
+
+    def consume_refresh_token(self, jti: str, username: str) -> bool:
+        """Delete the refresh token if it is still live: true once, false for any reuse."""
+        try:
+            with conditional_write():
+                self._table.delete_item(
+                    Key={"pk": keys.refresh_token_pk(jti), "sk": keys.PROFILE},
+                    ConditionExpression="username = :u",
+                    ExpressionAttributeValues={":u": username},
+                )
+        except ConcurrentUpdate:
+            return False
+        return True
+
+    def create_client_token(self, token: ClientTokenRecord) -> None:
+        """Count, owner item and lookup item move together, so the per-user limit cannot be raced past."""
+        owner_item = {
+            "pk": keys.owner_pk(token.user_id),
+            "sk": keys.client_token_sk(token.id),
+            **token.model_dump(mode="json"),
+        }
+        lookup_item = {
+            "pk": keys.client_token_hash_pk(token.token_hash),
+            "sk": keys.PROFILE,
+            **token.model_dump(mode="json"),
+        }
+        client = self._table.meta.client
+        try:
+            with conditional_write():
+                client.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Update": {
+                                "TableName": self._table.name,
+                                "Key": {"pk": keys.user_pk(token.username), "sk": keys.PROFILE},
+                                "UpdateExpression": "ADD client_token_count :one",
+                                "ConditionExpression": "attribute_exists(pk) AND "
+                                "(attribute_not_exists(client_token_count) OR client_token_count < :max)",
+                                "ExpressionAttributeValues": {":one": 1, ":max": MAX_CLIENT_TOKENS},
+                            }
+                        },
+                        {"Put": self._new_item(owner_item)},
+                        {"Put": self._new_item(lookup_item)},
+                    ]
+                )
+        except ConcurrentUpdate as exc:
+            raise BadRequest(f"You can have at most {MAX_CLIENT_TOKENS} client tokens") from exc
+
+    def list_client_tokens(self, user_id: int) -> list[ClientTokenRecord]:
+        from boto3.dynamodb.conditions import Key
+
+        items = query_all(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(keys.owner_pk(user_id)) & Key("sk").begins_with("CTOKEN#"),
+        )
+        return [ClientTokenRecord.model_validate(plain(item)) for item in items]
+
+    def get_client_token(self, user_id: int, token_id: int) -> ClientTokenRecord | None:
+        key = {"pk": keys.owner_pk(user_id), "sk": keys.client_token_sk(token_id)}
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return ClientTokenRecord.model_validate(plain(item)) if item else None
+
+    def find_client_token(self, token_hash: str) -> ClientTokenRecord | None:
+        key = {"pk": keys.client_token_hash_pk(token_hash), "sk": keys.PROFILE}
+        item = self._table.get_item(Key=key).get("Item")
+        return ClientTokenRecord.model_validate(plain(item)) if item else None
+
+    def delete_client_token(self, token: ClientTokenRecord) -> None:
+        self._table.meta.client.transact_write_items(
+            TransactItems=[
+                {
+                    "Delete": {
+                        "TableName": self._table.name,
+                        "Key": {"pk": keys.owner_pk(token.user_id), "sk": keys.client_token_sk(token.id)},
+                    }
+                },
+                {
+                    "Delete": {
+                        "TableName": self._table.name,
+                        "Key": {"pk": keys.client_token_hash_pk(token.token_hash), "sk": keys.PROFILE},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": {"pk": keys.user_pk(token.username), "sk": keys.PROFILE},
+                        "UpdateExpression": "ADD client_token_count :minus_one",
+                        "ExpressionAttributeValues": {":minus_one": -1},
+                    }
+                },
+            ]
+        )
+
+    def touch_client_token(self, token: ClientTokenRecord, used_at: str) -> None:
+        self._table.update_item(
+            Key={"pk": keys.owner_pk(token.user_id), "sk": keys.client_token_sk(token.id)},
+            UpdateExpression="SET last_used_at = :t",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":t": used_at},
+        )
+
+    def _new_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "TableName": self._table.name,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
