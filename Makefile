@@ -50,17 +50,21 @@ $(SAM):
 	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/pip install --quiet --requirement requirements/sam.txt
 
-validate: $(SAM) ## sam validate --lint
-	$(SAM) validate --lint
+# Neither needs Docker, AWS credentials or a region; telemetry off keeps them offline.
+validate: $(SAM) ## sam validate --lint (offline)
+	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint
 
+# The venv's python3 comes first on PATH: shared/Makefile runs `python3 -m pip` to fetch the layer's wheels.
 build: $(SAM) ## sam build (no Docker: the makefile builds fetch arm64 wheels)
-	PATH="$(abspath $(SAM_VENV))/bin:$$PATH" $(SAM) build
+	PATH="$(abspath $(SAM_VENV))/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build
 
-STACK_NAME ?= cloud-saves
+CONFIG_ENV ?= default
+NO_AWS := make deploy needs AWS credentials and a region: AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and AWS_DEFAULT_REGION
 
-deploy: build ## sam deploy (guided while the stack does not exist yet, then samconfig.toml)
-	@if $(SAM_VENV)/bin/python -c "import boto3,sys; boto3.client('cloudformation').describe_stacks(StackName='$(STACK_NAME)')" 2>/dev/null; \
-	then $(SAM) deploy --stack-name $(STACK_NAME); else $(SAM) deploy --guided --stack-name $(STACK_NAME); fi
+deploy: $(SAM) ## sam deploy with a samconfig.toml section: make deploy [CONFIG_ENV=staging] [GUIDED=1]
+	@$(SAM_VENV)/bin/python -c 'import boto3; s = boto3.Session(); s.get_credentials() and s.region_name or exit("$(NO_AWS)")'
+	$(MAKE) build
+	$(SAM) deploy --config-env $(CONFIG_ENV) $(if $(GUIDED),--guided)
 
 admin: $(STAMP) ## create an admin in the configured table: make admin USERNAME=name
 	PYTHONPATH=shared $(PY) -m cloudsaves.cli create-admin --username $(USERNAME)

@@ -5,67 +5,130 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
+from local_stack.resolver import Resolver
+from local_stack.template import Resource, load_template
+
+TABLE = "AWS::DynamoDB::Table"
+BUCKET = "AWS::S3::Bucket"
+
+_INDEX_KEYS = ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
+# CloudFormation spells a few CORS rule keys differently from the S3 API.
+_CORS_KEYS = {
+    "Id": "ID",
+    "AllowedHeaders": "AllowedHeaders",
+    "AllowedMethods": "AllowedMethods",
+    "AllowedOrigins": "AllowedOrigins",
+    "ExposedHeaders": "ExposeHeaders",
+    "MaxAge": "MaxAgeSeconds",
+}
 
 
-class _CloudFormationLoader(yaml.SafeLoader):
-    """Reads short tags (!Ref, !GetAtt...) as their long forms; values are never evaluated here."""
+def create_resources(
+    template_path: str | Path,
+    table_names: dict[str, str] | None = None,
+    bucket_names: dict[str, str] | None = None,
+    *,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+) -> dict[str, str]:
+    """Create each table and bucket of the template (under the name given for its logical id, else its
+    local name) with boto3's default credentials, e.g. inside ``moto.mock_aws``. Returns id -> name."""
+    import boto3
+
+    region = region or boto3.session.Session().region_name or "us-east-1"
+    resolver = Resolver(
+        load_template(template_path), region, names={**(table_names or {}), **(bucket_names or {})}
+    )
+    dynamodb = boto3.client("dynamodb", region_name=region, endpoint_url=endpoint_url)
+    s3 = boto3.client("s3", region_name=region, endpoint_url=endpoint_url)
+    return create_all(resolver, dynamodb, s3)
 
 
-def _short_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
+def create_all(resolver: Resolver, dynamodb: Any, s3: Any) -> dict[str, str]:
+    created = {}
+    for table in resolver.template.of_type(TABLE):
+        created[table.logical_id] = create_table(resolver, dynamodb, table)
+    for bucket in resolver.template.of_type(BUCKET):
+        created[bucket.logical_id] = create_bucket(resolver, s3, bucket)
+    return created
 
 
-_CloudFormationLoader.add_multi_constructor("!", _short_tag)
+def create_table(resolver: Resolver, dynamodb: Any, table: Resource) -> str:
+    name = resolver.physical_name(table)
+    props = {key: resolver.resolve_or(value) for key, value in table.properties.items()}
+    dynamodb.create_table(**table_definition(name, props))
+    ttl = props.get("TimeToLiveSpecification") or {}
+    if _truthy(ttl.get("Enabled")) and ttl.get("AttributeName"):
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]}
+        )
+    return name
 
 
-def read_template(path: Path) -> dict[str, Any]:
-    return yaml.load(path.read_text(), Loader=_CloudFormationLoader)
+def table_definition(name: str, props: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation table properties -> DynamoDB ``CreateTable`` arguments."""
+    billing = props.get("BillingMode") or "PROVISIONED"
+    definition: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": billing,
+    }
+    if billing == "PROVISIONED":
+        definition["ProvisionedThroughput"] = _throughput(props.get("ProvisionedThroughput"))
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if props.get(key):
+            is_global = key == "GlobalSecondaryIndexes"
+            definition[key] = [_index(index, billing, is_global) for index in props[key]]
+    stream = props.get("StreamSpecification") or {}
+    if stream.get("StreamViewType"):
+        definition["StreamSpecification"] = {
+            "StreamEnabled": True,
+            "StreamViewType": stream["StreamViewType"],
+        }
+    return definition
 
 
-def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+def _index(index: dict[str, Any], billing: str, is_global: bool) -> dict[str, Any]:
+    shaped = {key: index[key] for key in _INDEX_KEYS if key in index}
+    if is_global and billing == "PROVISIONED":
+        shaped["ProvisionedThroughput"] = _throughput(index.get("ProvisionedThroughput"))
+    return shaped
+
+
+def _throughput(declared: dict[str, Any] | None) -> dict[str, int]:
+    declared = declared or {}
     return {
-        name: resource.get("Properties", {})
-        for name, resource in template.get("Resources", {}).items()
-        if resource.get("Type") == resource_type
+        "ReadCapacityUnits": int(declared.get("ReadCapacityUnits", 5)),
+        "WriteCapacityUnits": int(declared.get("WriteCapacityUnits", 5)),
     }
 
 
-def create_resources(template_path: Path, table_names: dict[str, str], bucket_names: dict[str, str]) -> None:
-    """Create each table and bucket under the name given for its logical id."""
-    import boto3
-
-    template = read_template(template_path)
-    dynamodb = boto3.client("dynamodb")
-    for logical_id, props in resources_of_type(template, "AWS::DynamoDB::Table").items():
-        name = table_names[logical_id]
-        request: dict[str, Any] = {
-            "TableName": name,
-            "KeySchema": props["KeySchema"],
-            "AttributeDefinitions": props["AttributeDefinitions"],
-            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
-        }
-        if props.get("GlobalSecondaryIndexes"):
-            request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        dynamodb.create_table(**request)
-        ttl = props.get("TimeToLiveSpecification")
-        if ttl and ttl.get("Enabled"):
-            dynamodb.update_time_to_live(
-                TableName=name,
-                TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
-            )
-    s3 = boto3.client("s3")
-    for logical_id, props in resources_of_type(template, "AWS::S3::Bucket").items():
-        name = bucket_names[logical_id]
+def create_bucket(resolver: Resolver, s3: Any, bucket: Resource) -> str:
+    name = resolver.physical_name(bucket)
+    if resolver.region == "us-east-1":
         s3.create_bucket(Bucket=name)
-        if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
-            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    else:
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": resolver.region})
+    versioning = resolver.resolve_or(bucket.properties.get("VersioningConfiguration")) or {}
+    if versioning.get("Status"):
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning["Status"]})
+    cors = resolver.resolve_or(bucket.properties.get("CorsConfiguration")) or {}
+    if cors.get("CorsRules"):
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration=cors_configuration(cors))
+    return name
+
+
+def cors_configuration(cors: dict[str, Any]) -> dict[str, Any]:
+    """CloudFormation ``CorsConfiguration`` -> S3 ``PutBucketCors`` ``CORSConfiguration``."""
+    rules = []
+    for rule in cors["CorsRules"]:
+        shaped = {_CORS_KEYS[key]: value for key, value in rule.items() if key in _CORS_KEYS}
+        if "MaxAgeSeconds" in shaped:
+            shaped["MaxAgeSeconds"] = int(shaped["MaxAgeSeconds"])
+        rules.append(shaped)
+    return {"CORSRules": rules}
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"

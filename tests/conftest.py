@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import functools
+import importlib.util
 import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
@@ -54,18 +57,40 @@ def _reset_caches() -> None:
     reset_clients()
 
 
-@pytest.fixture
-def aws() -> Iterator[None]:
-    """moto in-process, with the table and bucket exactly as template.yaml declares them."""
+@pytest.fixture(scope="session")
+def _moto_session() -> Iterator[None]:
     from moto import mock_aws
 
-    from local_stack.resources import create_resources
-
     with mock_aws():
-        create_resources(
-            ROOT / "template.yaml", table_names={"Table": TEST_TABLE}, bucket_names={"Bucket": TEST_BUCKET}
-        )
         yield
+
+
+@pytest.fixture
+def aws(_moto_session: None) -> Iterator[None]:
+    """moto in-process, with the table and bucket exactly as template.yaml declares them.
+
+    One mock per test process, and only DynamoDB and S3 reset per test: restarting moto costs more.
+    """
+    import boto3
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.s3.models import s3_backends
+
+    from local_stack.resources import create_all
+
+    dynamodb_backends.reset()
+    s3_backends.reset()
+    create_all(_template_resolver(), boto3.client("dynamodb"), boto3.client("s3"))
+    yield
+
+
+@functools.cache
+def _template_resolver() -> Any:
+    """Parsed once per test process: reading the template costs more than creating the resources."""
+    from local_stack.resolver import Resolver
+    from local_stack.template import load_template
+
+    names = {"Table": TEST_TABLE, "Bucket": TEST_BUCKET}
+    return Resolver(load_template(ROOT / "template.yaml"), "us-east-1", names=names)
 
 
 @dataclass
@@ -82,6 +107,15 @@ class FakeLambdaContext:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext(aws_request_id=str(uuid.uuid4()))
+
+
+def load_function(name: str) -> ModuleType:
+    """A function's app.py under its own module name, as the Lambda runtime would load it."""
+    spec = importlib.util.spec_from_file_location(f"fn_{name}", Path(ROOT, "functions", name, "app.py"))
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def load_event(path: str) -> dict[str, Any]:

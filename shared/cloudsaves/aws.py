@@ -11,11 +11,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 
-@functools.cache
 def _session() -> Any:
     import boto3
 
-    return boto3.session.Session()
+    # boto3's default session keeps loaded service models, so rebuilt clients (tests) stay cheap.
+    return boto3._get_default_session()
 
 
 @functools.cache
@@ -40,5 +40,5 @@ def secrets_client() -> Any:
 
 def reset_clients() -> None:
     """Forget cached clients (tests start a fresh moto per test)."""
-    for cached in (_session, table, s3_client, secrets_client):
+    for cached in (table, s3_client, secrets_client):
         cached.cache_clear()

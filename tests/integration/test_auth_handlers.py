@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import time
-from pathlib import Path
-from types import ModuleType
 from urllib.parse import urlencode
 
 import jwt
 import pytest
 
-from tests.conftest import ROOT, TEST_JWT_SECRET, api_event, make_principal, response_json
-
-
-def load_function(name: str) -> ModuleType:
-    """A function's app.py under its own module name, as the Lambda runtime would load it."""
-    spec = importlib.util.spec_from_file_location(f"fn_{name}", Path(ROOT, "functions", name, "app.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import TEST_JWT_SECRET, api_event, load_function, make_principal, response_json
 
 
 @pytest.fixture
@@ -31,7 +19,9 @@ def admin(aws):
     return ensure_admin("root", "root-password-1")
 
 
-def token_request(lambda_context, form: dict[str, str], content_type: str = "application/x-www-form-urlencoded"):
+def token_request(
+    lambda_context, form: dict[str, str], content_type: str = "application/x-www-form-urlencoded"
+):
     event = api_event("POST", "/api/token", body=urlencode(form), headers={"content-type": content_type})
     return load_function("token").lambda_handler(event, lambda_context)
 
@@ -69,7 +59,9 @@ def test_token_rejects_bad_requests(admin, lambda_context, form, status):
 
 def test_token_scope_subset_is_honoured(admin, lambda_context):
     body = response_json(
-        token_request(lambda_context, {"username": "root", "password": "root-password-1", "scope": "roms.read"})
+        token_request(
+            lambda_context, {"username": "root", "password": "root-password-1", "scope": "roms.read"}
+        )
     )
     context = authorize_header(lambda_context, f"Bearer {body['access_token']}")["context"]
     assert context["scopes"] == "roms.read"
@@ -86,13 +78,21 @@ def test_refresh_token_is_single_use(admin, lambda_context):
 
 def test_refresh_token_does_not_authenticate_requests(admin, lambda_context):
     body = response_json(token_request(lambda_context, {"username": "root", "password": "root-password-1"}))
-    assert authorize_header(lambda_context, f"Bearer {body['refresh_token']}")["context"]["authenticated"] is False
+    assert (
+        authorize_header(lambda_context, f"Bearer {body['refresh_token']}")["context"]["authenticated"]
+        is False
+    )
 
 
 def test_authorizer_accepts_romm_issued_jwt(admin, lambda_context):
     token = jwt.encode(
-        {"sub": "root", "iss": "romm:oauth", "scopes": "roms.read assets.read", "type": "access",
-         "exp": int(time.time()) + 60},
+        {
+            "sub": "root",
+            "iss": "romm:oauth",
+            "scopes": "roms.read assets.read",
+            "type": "access",
+            "exp": int(time.time()) + 60,
+        },
         TEST_JWT_SECRET,
         algorithm="HS256",
     )
@@ -112,9 +112,12 @@ def test_authorizer_accepts_romm_issued_jwt(admin, lambda_context):
         "Basic " + base64.b64encode(b"root:wrong").decode(),
         "Digest abc",
         "Bearer rmm_" + "0" * 64,
-        "Bearer " + jwt.encode({"sub": "root", "iss": "romm:oauth", "exp": 1, "type": "access"}, TEST_JWT_SECRET),
-        "Bearer " + jwt.encode(
-            {"sub": "root", "iss": "romm:oauth", "exp": int(time.time()) + 60, "type": "access"}, "other-secret"
+        "Bearer "
+        + jwt.encode({"sub": "root", "iss": "romm:oauth", "exp": 1, "type": "access"}, TEST_JWT_SECRET),
+        "Bearer "
+        + jwt.encode(
+            {"sub": "root", "iss": "romm:oauth", "exp": int(time.time()) + 60, "type": "access"},
+            "other-secret",
         ),
         "Bearer " + jwt.encode({"sub": "root", "iss": "romm:oauth", "type": "access"}, TEST_JWT_SECRET),
     ],
@@ -143,8 +146,12 @@ def test_function_answers_401_with_www_authenticate_when_unauthenticated(admin, 
 
 
 def test_create_user_needs_users_write(aws, lambda_context):
-    event = api_event("POST", "/api/users", principal=make_principal("editor"),
-                      body={"username": "eve", "password": "password-123", "role": "viewer"})
+    event = api_event(
+        "POST",
+        "/api/users",
+        principal=make_principal("editor"),
+        body={"username": "eve", "password": "password-123", "role": "viewer"},
+    )
     response = load_function("create_user").lambda_handler(event, lambda_context)
     assert response["statusCode"] == 403
 
@@ -152,12 +159,16 @@ def test_create_user_needs_users_write(aws, lambda_context):
 def test_create_user_then_duplicate_is_409(aws, lambda_context):
     body = {"username": "alice", "password": "password-123", "role": "editor", "email": "a@example.com"}
     handler = load_function("create_user").lambda_handler
-    created = handler(api_event("POST", "/api/users", principal=make_principal("admin"), body=body), lambda_context)
+    created = handler(
+        api_event("POST", "/api/users", principal=make_principal("admin"), body=body), lambda_context
+    )
     assert created["statusCode"] == 201
     user = response_json(created)
     assert user["username"] == "alice" and user["role"] == "editor" and user["enabled"] is True
     assert "password" not in str(user)
-    again = handler(api_event("POST", "/api/users", principal=make_principal("admin"), body=body), lambda_context)
+    again = handler(
+        api_event("POST", "/api/users", principal=make_principal("admin"), body=body), lambda_context
+    )
     assert again["statusCode"] == 409
 
 
@@ -178,8 +189,13 @@ def test_create_user_validates_input(aws, lambda_context, body):
 
 
 def test_create_user_malformed_json_is_4xx(aws, lambda_context):
-    event = api_event("POST", "/api/users", principal=make_principal("admin"), body="{not json",
-                      headers={"content-type": "application/json"})
+    event = api_event(
+        "POST",
+        "/api/users",
+        principal=make_principal("admin"),
+        body="{not json",
+        headers={"content-type": "application/json"},
+    )
     response = load_function("create_user").lambda_handler(event, lambda_context)
     assert 400 <= response["statusCode"] < 500
     assert "detail" in response_json(response)

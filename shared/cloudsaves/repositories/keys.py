@@ -56,3 +56,49 @@ def user_saves_gsi1pk(user_id: int) -> str:
 def upload_pk(upload_id: str) -> str:
     """A direct-upload reservation (sk PROFILE, expires through expires_at_epoch)."""
     return f"UPLOAD#{upload_id}"
+
+
+# --- saves and states (cloudsaves.repositories.assets) -------------------------------------------
+
+ASSET_PREFIX = {"save": "SAVE", "state": "STATE"}
+ASSET_COLLECTION = {"save": "SAVES", "state": "STATES"}
+SLOT_HEAD = "HEAD"
+NAME_CLAIM = "HEAD"
+
+
+def asset_pk(kind: str, asset_id: int) -> str:
+    """A save (`SAVE#<id>`) or state (`STATE#<id>`), sk PROFILE."""
+    return f"{ASSET_PREFIX[kind]}#{asset_id}"
+
+
+def user_assets_gsi1pk(kind: str, user_id: int) -> str:
+    """The gsi1 partition of a user's saves or states, ordered by `asset_order`."""
+    return f"{owner_pk(user_id)}#{ASSET_COLLECTION[kind]}"
+
+
+def user_rom_assets_gsi2pk(kind: str, user_id: int, rom_id: int) -> str:
+    """The gsi2 partition of a user's saves or states of one ROM, ordered by `asset_order`."""
+    return f"{user_assets_gsi1pk(kind, user_id)}#ROM#{rom_id}"
+
+
+def asset_order(updated_at: str, asset_id: int) -> str:
+    return f"{updated_at}#{sortable_int(asset_id)}"
+
+
+def slot_pk(user_id: int, rom_id: int, slot: str) -> str:
+    """One save slot: its head (sk SLOT_HEAD, the revision every write to the slot must match) and members."""
+    return f"SLOT#{user_id}#{rom_id}#{slot}"
+
+
+def slot_member_sk(updated_at: str, save_id: int) -> str:
+    return f"M#{asset_order(updated_at, save_id)}"
+
+
+def asset_name_pk(kind: str, user_id: int, rom_id: int, file_name: str) -> str:
+    """The claim on a slot-less file name (sk NAME_CLAIM): one save/state per user, ROM and name."""
+    return f"{ASSET_PREFIX[kind]}NAME#{user_id}#{rom_id}#{file_name}"
+
+
+def sync_session_sk(session_id: int) -> str:
+    """A client's sync session counter, in the user's partition (`owner_pk`)."""
+    return f"SYNCSESSION#{session_id}"

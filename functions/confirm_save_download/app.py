@@ -1,0 +1,29 @@
+"""POST /api/saves/{id}/downloaded (devices.write): `{"device_id"}` confirms the device holds this version."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cloudsaves.auth.scopes import Scope
+from cloudsaves.http import authorize, make_app
+from cloudsaves.models.assets import DeviceBody, SaveSchema
+from cloudsaves.observability import logger, metrics
+from cloudsaves.services.assets import confirm_download
+
+app = make_app()
+
+
+@app.post("/api/saves/<save_id>/downloaded")
+def post_downloaded(save_id: Annotated[int, Path(gt=0, lt=2**53)], request: DeviceBody) -> SaveSchema:
+    principal = authorize(app, Scope.DEVICES_WRITE)
+    return confirm_download(principal, save_id, request.device_id)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

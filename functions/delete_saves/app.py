@@ -1,0 +1,29 @@
+"""POST /api/saves/delete (assets.write): `{"saves": [ids]}` -> the ids; all of them or none (404).
+
+At most 100 ids (one DynamoDB transaction); bytes and screenshots go with the records.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cloudsaves.auth.scopes import Scope
+from cloudsaves.http import authorize, make_app
+from cloudsaves.models.assets import DeleteSavesRequest
+from cloudsaves.observability import logger, metrics
+from cloudsaves.services.assets import delete_assets
+
+app = make_app()
+
+
+@app.post("/api/saves/delete")
+def post_delete(request: DeleteSavesRequest) -> list[int]:
+    principal = authorize(app, Scope.ASSETS_WRITE)
+    return delete_assets("save", principal, request.saves)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,46 @@
+"""GET /api/states (assets.read): the caller's states, newest first; filters rom_id, platform_id.
+
+A plain JSON array as RomM clients expect, at most `limit` long; the next page's cursor is in X-Next-Cursor.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cloudsaves.auth.scopes import Scope
+from cloudsaves.http import authorize, make_app
+from cloudsaves.models.assets import StateSchema
+from cloudsaves.observability import logger, metrics
+from cloudsaves.services.assets import list_assets
+
+app = make_app()
+
+
+@app.get("/api/states")
+def get_states(
+    rom_id: Annotated[int | None, Query(gt=0, lt=2**53)] = None,
+    platform_id: Annotated[int | None, Query(gt=0, lt=2**53)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> Response[list[StateSchema]]:
+    principal = authorize(app, Scope.ASSETS_READ)
+    page = list_assets(
+        "state",
+        principal,
+        rom_id=rom_id,
+        platform_id=platform_id,
+        limit=limit,
+        cursor=cursor,
+    )
+    return Response(200, content_type="application/json", body=page.items, headers=page.headers)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,573 @@
+"""Saves and states in DynamoDB: one repository, parametrised by kind ("save" or "state").
+
+Items (see `keys`):
+- the asset: pk `SAVE#<id>` / `STATE#<id>`, sk PROFILE; gsi1 = the user's saves/states, gsi2 = those
+  of one ROM, both ordered by `<updated_at>#<id>`.
+- a slot (saves with `slot`): pk `SLOT#<user>#<rom>#<slot>`; sk HEAD holds `revision`, which every
+  write adding to the slot must match (the conflict guard's atomic check), and one member item per
+  save, sk `M#<updated_at>#<id>`, read with strongly consistent Queries (guard, dedup, autocleanup).
+- a name claim (slot-less saves, all states): pk `SAVENAME#<user>#<rom>#<file name>` (STATENAME#...),
+  sk HEAD, `{asset_id}`: one asset per user, ROM and name, so "same name -> update in place" is atomic.
+
+Deleting many assets is one transaction over the asset items only (TransactWriteItems holds 100
+actions); their member items and name claims are removed right after. Readers therefore treat a
+member or claim whose asset is gone as absent (`dangling`), and the writers replace such entries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from cloudsaves.errors import BadRequest, ConcurrentUpdate
+from cloudsaves.models.assets import AnyRecord, Kind, SaveRecord, StateRecord, SyncRecord
+from cloudsaves.repositories import keys
+from cloudsaves.repositories.dynamo import conditional_write, decode_cursor, encode_cursor, plain
+
+_BATCH_GET_LIMIT = 100
+_BATCH_WRITE_LIMIT = 25
+_UNPROCESSED_ATTEMPTS = 8
+# A filtered list page stops after this many Queries (and hands out a cursor), so a page costs a bounded
+# number of round trips even when few items match.
+MAX_QUERIES_PER_PAGE = 8
+SYNC_SESSION_TTL_SECONDS = 30 * 24 * 3600
+_ASSET_KEYS = {"pk", "sk"}
+
+
+@dataclass(frozen=True)
+class SlotMember:
+    save_id: int
+    updated_at: str
+    content_hash: str | None
+    sk: str
+
+
+@dataclass(frozen=True)
+class ContentChange:
+    """An in-place update of an asset: the new record, and the version it was decided against."""
+
+    record: AnyRecord
+    seen_version: int
+    previous_updated_at: str
+    sync_device_id: str | None = None  # the device whose sync record is set current with the write
+
+
+class AssetsRepository:
+    def __init__(self, table: Any, kind: Kind) -> None:
+        self._table = table
+        self._kind = kind
+        self._record_type: type[SaveRecord] | type[StateRecord] = (
+            SaveRecord if kind == "save" else StateRecord
+        )
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    def get(self, asset_id: int, *, consistent: bool = False) -> AnyRecord | None:
+        item = self._table.get_item(Key=self._key(asset_id), ConsistentRead=consistent).get("Item")
+        return self._record(item) if item else None
+
+    def get_many(self, asset_ids: Iterable[int], *, consistent: bool = True) -> dict[int, AnyRecord]:
+        """The existing assets among `asset_ids` (BatchGetItem, 100 keys a call)."""
+        wanted = sorted(set(asset_ids))
+        found: dict[int, AnyRecord] = {}
+        for start in range(0, len(wanted), _BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                self._table.name: {
+                    "Keys": [self._key(i) for i in wanted[start : start + _BATCH_GET_LIMIT]],
+                    "ConsistentRead": consistent,
+                }
+            }
+            for item in self._batch_get(request):
+                record = self._record(item)
+                found[record.id] = record
+        return found
+
+    def page(
+        self,
+        user_id: int,
+        *,
+        rom_id: int | None,
+        platform_id: int | None,
+        slot: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[AnyRecord], str | None]:
+        """The user's assets, newest `updated_at` first, at most `limit`, and the cursor of the next page."""
+        index = "gsi2" if rom_id is not None else "gsi1"
+        partition = (
+            keys.user_rom_assets_gsi2pk(self._kind, user_id, rom_id)
+            if rom_id is not None
+            else keys.user_assets_gsi1pk(self._kind, user_id)
+        )
+        kwargs: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": f"{index}pk = :p",
+            "ExpressionAttributeValues": {":p": partition},
+            "ScanIndexForward": False,
+        }
+        filters = []
+        if platform_id is not None:
+            filters.append("platform_id = :platform")
+            kwargs["ExpressionAttributeValues"][":platform"] = platform_id
+        if slot is not None:
+            filters.append("slot = :slot")
+            kwargs["ExpressionAttributeValues"][":slot"] = slot
+        if filters:
+            kwargs["FilterExpression"] = " AND ".join(filters)
+        start = self._start_key(cursor, index, partition)
+        records: list[AnyRecord] = []
+        for _ in range(MAX_QUERIES_PER_PAGE):
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            # Reading only what is still missing means a full page ends exactly on its last item.
+            page = self._table.query(Limit=limit - len(records), **kwargs)
+            records.extend(self._record(item) for item in page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start or len(records) >= limit:
+                break
+        return records, encode_cursor(start)
+
+    def identifiers(self, user_id: int, limit: int, cursor: str | None) -> tuple[list[int], str | None]:
+        partition = keys.user_assets_gsi1pk(self._kind, user_id)
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "ExpressionAttributeValues": {":p": partition},
+            "ProjectionExpression": "id",
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        start = self._start_key(cursor, "gsi1", partition)
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = self._table.query(**kwargs)
+        return [int(item["id"]) for item in page.get("Items", [])], encode_cursor(
+            page.get("LastEvaluatedKey")
+        )
+
+    def all_of_rom(self, user_id: int, rom_id: int) -> list[AnyRecord]:
+        """Every asset of the user for one ROM, newest first (a Query of one gsi2 partition, all pages)."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi2",
+            "KeyConditionExpression": "gsi2pk = :p",
+            "ExpressionAttributeValues": {":p": keys.user_rom_assets_gsi2pk(self._kind, user_id, rom_id)},
+            "ScanIndexForward": False,
+        }
+        records: list[AnyRecord] = []
+        while True:
+            page = self._table.query(**kwargs)
+            records.extend(self._record(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return records
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def slot_revision(self, user_id: int, rom_id: int, slot: str) -> int | None:
+        key = {"pk": keys.slot_pk(user_id, rom_id, slot), "sk": keys.SLOT_HEAD}
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return int(item["revision"]) if item else None
+
+    def slot_members(
+        self, user_id: int, rom_id: int, slot: str, *, limit: int | None = None
+    ) -> list[SlotMember]:
+        """The slot's members, newest first (strongly consistent); all of them unless `limit`."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :m)",
+            "ExpressionAttributeValues": {":p": keys.slot_pk(user_id, rom_id, slot), ":m": "M#"},
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+        }
+        members: list[SlotMember] = []
+        while True:
+            if limit is not None:
+                kwargs["Limit"] = limit - len(members)
+            page = self._table.query(**kwargs)
+            members.extend(_member(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page or (limit is not None and len(members) >= limit):
+                return members
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def slot_members_with_hash(
+        self, user_id: int, rom_id: int, slot: str, content_hash: str
+    ) -> list[SlotMember]:
+        """The slot's members holding `content_hash`, newest first (strongly consistent)."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :m)",
+            "FilterExpression": "content_hash = :h",
+            "ExpressionAttributeValues": {
+                ":p": keys.slot_pk(user_id, rom_id, slot),
+                ":m": "M#",
+                ":h": content_hash,
+            },
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+        }
+        members: list[SlotMember] = []
+        while True:
+            page = self._table.query(**kwargs)
+            members.extend(_member(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return members
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def name_claim(self, user_id: int, rom_id: int, file_name: str) -> int | None:
+        """The id of the asset holding this name (strongly consistent); it may be dangling."""
+        key = {"pk": keys.asset_name_pk(self._kind, user_id, rom_id, file_name), "sk": keys.NAME_CLAIM}
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        return int(item["asset_id"]) if item else None
+
+    # --- writes that guard: each raises ConcurrentUpdate when what it was decided on has changed ----
+
+    def create_in_slot(self, record: SaveRecord, seen_revision: int | None) -> None:
+        """Add a save to its slot, if the slot's revision is still `seen_revision` (None: no head yet)."""
+        assert record.slot is not None
+        pk = keys.slot_pk(record.user_id, record.rom_id, record.slot)
+        if seen_revision is None:
+            head: dict[str, Any] = {
+                "Put": {
+                    "TableName": self._table.name,
+                    "Item": {"pk": pk, "sk": keys.SLOT_HEAD, "revision": 1},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        else:
+            head = {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": {"pk": pk, "sk": keys.SLOT_HEAD},
+                    "UpdateExpression": "SET revision = :next",
+                    "ConditionExpression": "revision = :seen",
+                    "ExpressionAttributeValues": {":seen": seen_revision, ":next": seen_revision + 1},
+                }
+            }
+        self._transact([self._put_new(self._item(record)), head, {"Put": self._member_put(record)}])
+
+    def create_named(self, record: AnyRecord, dangling_id: int | None) -> None:
+        """Add an asset and claim its name: free, or held by `dangling_id` (an asset that is gone)."""
+        claim = {
+            "pk": keys.asset_name_pk(self._kind, record.user_id, record.rom_id, record.file_name),
+            "sk": keys.NAME_CLAIM,
+            "asset_id": record.id,
+        }
+        put_claim: dict[str, Any] = {"TableName": self._table.name, "Item": claim}
+        if dangling_id is None:
+            put_claim["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put_claim["ConditionExpression"] = "asset_id = :dangling"
+            put_claim["ExpressionAttributeValues"] = {":dangling": dangling_id}
+        self._transact([self._put_new(self._item(record)), {"Put": put_claim}])
+
+    def update_content(self, change: ContentChange) -> None:
+        """Write new content and/or screenshot in place, if the asset is still at `seen_version`.
+
+        A slot save also moves its member item and bumps the slot revision (it may now be the newest).
+        """
+        record = change.record
+        order = keys.asset_order(record.updated_at, record.id)
+        values: dict[str, Any] = {
+            ":seen": change.seen_version,
+            ":version": record.version,
+            ":updated_at": record.updated_at,
+            ":file_size": record.file_size_bytes,
+            ":hash": record.content_hash,
+            ":object_key": record.object_key,
+            ":emulator": record.emulator,
+            ":file_path": record.file_path,
+            ":order": order,
+        }
+        names: dict[str, str] = {}
+        assignments = [
+            "version = :version",
+            "updated_at = :updated_at",
+            "file_size_bytes = :file_size",
+            "content_hash = :hash",
+            "object_key = :object_key",
+            "emulator = :emulator",
+            "file_path = :file_path",
+            "gsi1sk = :order",
+            "gsi2sk = :order",
+        ]
+        removals = []
+        if record.screenshot is None:
+            removals.append("screenshot")
+        else:
+            assignments.append("screenshot = :screenshot")
+            values[":screenshot"] = record.screenshot.model_dump(mode="json")
+        if change.sync_device_id is not None:
+            assert isinstance(record, SaveRecord)
+            assignments.append("syncs.#device = :sync")
+            names["#device"] = change.sync_device_id
+            values[":sync"] = record.syncs[change.sync_device_id].model_dump(mode="json")
+        expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+        update: dict[str, Any] = {
+            "TableName": self._table.name,
+            "Key": self._key(record.id),
+            "UpdateExpression": expression,
+            "ConditionExpression": "version = :seen",
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            update["ExpressionAttributeNames"] = names
+        actions: list[dict[str, Any]] = [{"Update": update}]
+        slot = record.slot if isinstance(record, SaveRecord) else None
+        if slot is not None and record.updated_at != change.previous_updated_at:
+            pk = keys.slot_pk(record.user_id, record.rom_id, slot)
+            actions += [
+                {
+                    "Delete": {
+                        "TableName": self._table.name,
+                        "Key": {"pk": pk, "sk": keys.slot_member_sk(change.previous_updated_at, record.id)},
+                    }
+                },
+                {"Put": self._member_put(record)},
+                {
+                    "Update": {
+                        "TableName": self._table.name,
+                        "Key": {"pk": pk, "sk": keys.SLOT_HEAD},
+                        "UpdateExpression": "ADD revision :one",
+                        "ExpressionAttributeValues": {":one": 1},
+                    }
+                },
+            ]
+        self._transact(actions)
+
+    def delete_owned(self, records: Iterable[AnyRecord]) -> None:
+        """Delete every asset or none (one transaction; each still owned by its user and unchanged)."""
+        actions = [
+            {
+                "Delete": {
+                    "TableName": self._table.name,
+                    "Key": self._key(record.id),
+                    "ConditionExpression": "user_id = :u AND version = :v",
+                    "ExpressionAttributeValues": {":u": record.user_id, ":v": record.version},
+                }
+            }
+            for record in records
+        ]
+        if actions:
+            self._transact(actions)
+
+    def delete_one(self, record: AnyRecord) -> bool:
+        """Delete one asset if it is unchanged since read; false when it changed or is gone."""
+        try:
+            with conditional_write():
+                self._table.delete_item(
+                    Key=self._key(record.id),
+                    ConditionExpression="version = :v",
+                    ExpressionAttributeValues={":v": record.version},
+                )
+        except ConcurrentUpdate:
+            return False
+        return True
+
+    # --- writes that do not guard -----------------------------------------------------------------
+
+    def remove_index_entries(self, records: Iterable[AnyRecord]) -> None:
+        """After deleting assets: drop their slot members and name claims, and bump their slots' revisions."""
+        members: list[dict[str, Any]] = []
+        slots: set[tuple[int, int, str]] = set()
+        for record in records:
+            slot = record.slot if isinstance(record, SaveRecord) else None
+            if slot is not None:
+                slots.add((record.user_id, record.rom_id, slot))
+                members.append(
+                    {
+                        "pk": keys.slot_pk(record.user_id, record.rom_id, slot),
+                        "sk": keys.slot_member_sk(record.updated_at, record.id),
+                    }
+                )
+            else:
+                self._release_name(record)
+        self._batch_delete(members)
+        for user_id, rom_id, slot in sorted(slots):
+            self._table.update_item(
+                Key={"pk": keys.slot_pk(user_id, rom_id, slot), "sk": keys.SLOT_HEAD},
+                UpdateExpression="ADD revision :one",
+                ExpressionAttributeValues={":one": 1},
+            )
+
+    def delete_slot_member(self, user_id: int, rom_id: int, slot: str, member: SlotMember) -> None:
+        """Drop a dangling member (its save is gone)."""
+        self._table.delete_item(Key={"pk": keys.slot_pk(user_id, rom_id, slot), "sk": member.sk})
+
+    def set_visibility(self, asset_id: int, user_id: int, is_public: bool) -> AnyRecord:
+        """Set `is_public` on the user's own asset; ConcurrentUpdate when it is not theirs (or gone)."""
+        with conditional_write():
+            item = self._table.update_item(
+                Key=self._key(asset_id),
+                UpdateExpression="SET is_public = :v",
+                ConditionExpression="user_id = :u",
+                ExpressionAttributeValues={":v": is_public, ":u": user_id},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        return self._record(item)
+
+    def put_sync(self, save_id: int, device_id: str, sync: SyncRecord) -> SaveRecord:
+        """Set one device's sync record on a save (ConcurrentUpdate when the save is gone)."""
+        with conditional_write():
+            item = self._table.update_item(
+                Key=self._key(save_id),
+                UpdateExpression="SET syncs.#device = :sync",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#device": device_id},
+                ExpressionAttributeValues={":sync": sync.model_dump(mode="json")},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        record = self._record(item)
+        assert isinstance(record, SaveRecord)
+        return record
+
+    def set_untracked_flag(self, save_id: int, device_id: str, untracked: bool) -> SaveRecord:
+        """Flip `is_untracked` of an existing sync record (ConcurrentUpdate when there is none)."""
+        with conditional_write():
+            item = self._table.update_item(
+                Key=self._key(save_id),
+                UpdateExpression="SET syncs.#device.is_untracked = :u",
+                ConditionExpression="attribute_exists(syncs.#device)",
+                ExpressionAttributeNames={"#device": device_id},
+                ExpressionAttributeValues={":u": untracked},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        record = self._record(item)
+        assert isinstance(record, SaveRecord)
+        return record
+
+    def add_sync_if_absent(self, save_id: int, device_id: str, sync: SyncRecord) -> SaveRecord:
+        """Create a sync record where there is none (ConcurrentUpdate when one exists or the save is gone)."""
+        with conditional_write():
+            item = self._table.update_item(
+                Key=self._key(save_id),
+                UpdateExpression="SET syncs.#device = :sync",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(syncs.#device)",
+                ExpressionAttributeNames={"#device": device_id},
+                ExpressionAttributeValues={":sync": sync.model_dump(mode="json")},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        record = self._record(item)
+        assert isinstance(record, SaveRecord)
+        return record
+
+    def count_session_operation(self, user_id: int, session_id: int, now: str) -> None:
+        """Count one completed operation of a client's sync session (`operations_completed`)."""
+        self._table.update_item(
+            Key={"pk": keys.owner_pk(user_id), "sk": keys.sync_session_sk(session_id)},
+            UpdateExpression="ADD operations_completed :one SET session_id = :s, updated_at = :now, "
+            "expires_at_epoch = :expires",
+            ExpressionAttributeValues={
+                ":one": 1,
+                ":s": session_id,
+                ":now": now,
+                ":expires": int(time.time()) + SYNC_SESSION_TTL_SECONDS,
+            },
+        )
+
+    # --- mapping ----------------------------------------------------------------------------------
+
+    def _key(self, asset_id: int) -> dict[str, str]:
+        return {"pk": keys.asset_pk(self._kind, asset_id), "sk": keys.PROFILE}
+
+    def _item(self, record: AnyRecord) -> dict[str, Any]:
+        data = record.model_dump(mode="json")
+        if data.get("screenshot") is None:
+            data.pop("screenshot", None)  # absent, not NULL: `attribute_not_exists(screenshot)` reads well
+        order = keys.asset_order(record.updated_at, record.id)
+        return {
+            **self._key(record.id),
+            "gsi1pk": keys.user_assets_gsi1pk(self._kind, record.user_id),
+            "gsi1sk": order,
+            "gsi2pk": keys.user_rom_assets_gsi2pk(self._kind, record.user_id, record.rom_id),
+            "gsi2sk": order,
+            **data,
+        }
+
+    def _record(self, item: dict[str, Any]) -> AnyRecord:
+        fields = self._record_type.model_fields
+        return self._record_type.model_validate({k: v for k, v in plain(item).items() if k in fields})
+
+    def _member_put(self, record: AnyRecord) -> dict[str, Any]:
+        assert isinstance(record, SaveRecord) and record.slot is not None
+        return {
+            "TableName": self._table.name,
+            "Item": {
+                "pk": keys.slot_pk(record.user_id, record.rom_id, record.slot),
+                "sk": keys.slot_member_sk(record.updated_at, record.id),
+                "save_id": record.id,
+                "updated_at": record.updated_at,
+                "content_hash": record.content_hash,
+            },
+        }
+
+    def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _start_key(self, cursor: str | None, index: str, partition: str) -> dict[str, Any] | None:
+        start = decode_cursor(cursor, _ASSET_KEYS | {f"{index}pk", f"{index}sk"})
+        prefix = f"{keys.ASSET_PREFIX[self._kind]}#"
+        if start is not None and (
+            start[f"{index}pk"] != partition or not str(start["pk"]).startswith(prefix)
+        ):
+            raise BadRequest("Invalid cursor")
+        return start
+
+    def _release_name(self, record: AnyRecord) -> None:
+        try:
+            with conditional_write():
+                self._table.delete_item(
+                    Key={
+                        "pk": keys.asset_name_pk(self._kind, record.user_id, record.rom_id, record.file_name),
+                        "sk": keys.NAME_CLAIM,
+                    },
+                    ConditionExpression="asset_id = :id",
+                    ExpressionAttributeValues={":id": record.id},
+                )
+        except ConcurrentUpdate:
+            pass  # the name already belongs to a newer asset
+
+    def _transact(self, actions: list[dict[str, Any]]) -> None:
+        with conditional_write():
+            self._table.meta.client.transact_write_items(TransactItems=actions)
+
+    def _batch_get(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        client = self._table.meta.client
+        items: list[dict[str, Any]] = []
+        for attempt in range(_UNPROCESSED_ATTEMPTS):
+            response = client.batch_get_item(RequestItems=request)
+            items.extend(response.get("Responses", {}).get(self._table.name, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return items
+            time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled keys: back off and ask again
+        raise RuntimeError("BatchGetItem kept returning unprocessed keys")
+
+    def _batch_delete(self, item_keys: list[dict[str, Any]]) -> None:
+        client = self._table.meta.client
+        for start in range(0, len(item_keys), _BATCH_WRITE_LIMIT):
+            request: dict[str, Any] = {
+                self._table.name: [
+                    {"DeleteRequest": {"Key": key}} for key in item_keys[start : start + _BATCH_WRITE_LIMIT]
+                ]
+            }
+            for attempt in range(_UNPROCESSED_ATTEMPTS):
+                request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+                if not request:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise RuntimeError("BatchWriteItem kept returning unprocessed items")
+
+
+def _member(item: dict[str, Any]) -> SlotMember:
+    data = plain(item)
+    return SlotMember(
+        save_id=int(data["save_id"]),
+        updated_at=str(data["updated_at"]),
+        content_hash=data.get("content_hash"),
+        sk=str(data["sk"]),
+    )

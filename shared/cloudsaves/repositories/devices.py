@@ -1,0 +1,166 @@
+"""Devices in DynamoDB (pk=`U#<user>`, sk=`DEVICE#<uuid>`) and their sync records inside save items."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from cloudsaves.errors import ConcurrentUpdate
+from cloudsaves.models.devices import DeviceRecord
+from cloudsaves.repositories import keys
+from cloudsaves.repositories.dynamo import conditional_write, plain, query_all
+
+_BATCH_GET_LIMIT = 100
+_BATCH_GET_ATTEMPTS = 8
+
+
+class DevicesRepository:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def get(self, user_id: int, device_id: str, *, consistent: bool = False) -> DeviceRecord | None:
+        item = self._table.get_item(Key=self._key(user_id, device_id), ConsistentRead=consistent).get("Item")
+        return _record(item) if item else None
+
+    def list(self, user_id: int) -> list[DeviceRecord]:
+        from boto3.dynamodb.conditions import Key
+
+        items = query_all(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(keys.owner_pk(user_id)) & Key("sk").begins_with("DEVICE#"),
+        )
+        return [_record(item) for item in items]
+
+    def create(self, device: DeviceRecord) -> None:
+        """Insert a new device; an existing id raises ConcurrentUpdate (the caller draws a new uuid)."""
+        with conditional_write():
+            self._table.put_item(Item=_item(device), ConditionExpression="attribute_not_exists(pk)")
+
+    def update(self, user_id: int, device_id: str, changes: dict[str, Any], updated_at: str) -> DeviceRecord:
+        """Set the given fields and `updated_at`; a missing device raises ConcurrentUpdate."""
+        values = {**changes, "updated_at": updated_at}
+        names = {f"#f{i}": field for i, field in enumerate(values)}
+        expression_values = {
+            f":v{i}": _stored(field, value) for i, (field, value) in enumerate(values.items())
+        }
+        assignments = ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
+        with conditional_write():
+            item = self._table.update_item(
+                Key=self._key(user_id, device_id),
+                UpdateExpression=f"SET {assignments}",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=expression_values,
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        return _record(item)
+
+    def touch_last_seen(self, user_id: int, device_id: str, seen_at: str) -> None:
+        """Move `last_seen`; a device deleted meanwhile is left deleted."""
+        try:
+            with conditional_write():
+                self._table.update_item(
+                    Key=self._key(user_id, device_id),
+                    UpdateExpression="SET last_seen = :t",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={":t": seen_at},
+                )
+        except ConcurrentUpdate:
+            pass
+
+    def delete(self, user_id: int, device_id: str) -> bool:
+        """Delete the device; false when it did not exist."""
+        try:
+            with conditional_write():
+                self._table.delete_item(
+                    Key=self._key(user_id, device_id), ConditionExpression="attribute_exists(pk)"
+                )
+        except ConcurrentUpdate:
+            return False
+        return True
+
+    def names(self, user_id: int, device_ids: Iterable[str]) -> dict[str, str | None]:
+        """Names of the user's devices among `device_ids` (BatchGetItem; absent devices omitted)."""
+        wanted = sorted(set(device_ids))
+        names: dict[str, str | None] = {}
+        client = self._table.meta.client
+        for start in range(0, len(wanted), _BATCH_GET_LIMIT):
+            request: dict[str, Any] = {
+                self._table.name: {
+                    "Keys": [
+                        self._key(user_id, device_id)
+                        for device_id in wanted[start : start + _BATCH_GET_LIMIT]
+                    ],
+                    "ProjectionExpression": "id, #n",
+                    "ExpressionAttributeNames": {"#n": "name"},
+                }
+            }
+            for attempt in range(_BATCH_GET_ATTEMPTS):
+                response = client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table.name, []):
+                    names[item["id"]] = item.get("name")
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled keys: back off and ask again
+            else:
+                raise RuntimeError("BatchGetItem kept returning unprocessed keys")
+        return names
+
+    def clear_syncs(self, user_id: int, device_id: str) -> int:
+        """Remove the device's sync record from every save of the user; the number of saves changed."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "FilterExpression": "attribute_exists(#s.#dev)",
+            "ProjectionExpression": "pk, sk",
+            "ExpressionAttributeNames": {"#s": "syncs", "#dev": device_id},
+            "ExpressionAttributeValues": {":p": keys.user_saves_gsi1pk(user_id)},
+        }
+        cleared = 0
+        while True:
+            page = self._table.query(**kwargs)
+            for item in page.get("Items", []):
+                cleared += self._remove_sync(item["pk"], item["sk"], device_id)
+            if "LastEvaluatedKey" not in page:
+                return cleared
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _remove_sync(self, pk: str, sk: str, device_id: str) -> int:
+        try:
+            with conditional_write():
+                self._table.update_item(
+                    Key={"pk": pk, "sk": sk},
+                    UpdateExpression="REMOVE #s.#dev",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeNames={"#s": "syncs", "#dev": device_id},
+                )
+        except ConcurrentUpdate:
+            return 0  # the save was deleted meanwhile
+        return 1
+
+    @staticmethod
+    def _key(user_id: int, device_id: str) -> dict[str, str]:
+        return {"pk": keys.owner_pk(user_id), "sk": keys.device_sk(device_id)}
+
+
+def _stored(field: str, value: Any) -> Any:
+    # sync_config is free-form JSON (floats, empty strings, nesting): kept as a JSON string.
+    if field == "sync_config":
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+    return value
+
+
+def _item(device: DeviceRecord) -> dict[str, Any]:
+    data = device.model_dump(mode="json")
+    data["sync_config"] = _stored("sync_config", data["sync_config"])
+    return {"pk": keys.owner_pk(device.user_id), "sk": keys.device_sk(device.id), **data}
+
+
+def _record(item: dict[str, Any]) -> DeviceRecord:
+    data = {k: v for k, v in plain(item).items() if k in DeviceRecord.model_fields}
+    if isinstance(data.get("sync_config"), str):
+        data["sync_config"] = json.loads(data["sync_config"])
+    return DeviceRecord.model_validate(data)

@@ -1,0 +1,100 @@
+"""The local stack as a real subprocess (`python -m local_stack --port 0`), shared by the e2e session."""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_SECONDS = 60
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "admin-pass-1234"
+JWT_SECRET = "e2e-jwt-secret-0123456789abcdef0123456789abcdef"
+_READY = re.compile(r"Cloud Saves local stack ready at (http://\S+)")
+_MOTO = re.compile(r"Moto server at (http://\S+)")
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    base_url: str
+    moto_url: str
+    admin_username: str
+    admin_password: str
+
+
+class _Output:
+    """Drains the stack's stdout for its whole life (a full pipe would block it) and keeps the tail."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: collections.deque[str] = collections.deque(maxlen=200)
+        self.urls: dict[str, str] = {}
+        self.ready = threading.Event()
+        threading.Thread(target=self._drain, args=(process,), daemon=True).start()
+
+    def _drain(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            self.lines.append(line.rstrip())
+            for key, pattern in (("moto", _MOTO), ("base", _READY)):
+                found = pattern.search(line)
+                if found:
+                    self.urls[key] = found.group(1)
+            if "base" in self.urls:
+                self.ready.set()
+        self.ready.set()  # the process ended: stop waiting either way
+
+    def tail(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _environment() -> dict[str, str]:
+    pythonpath = os.pathsep.join([str(ROOT), str(ROOT / "shared"), os.environ.get("PYTHONPATH", "")])
+    return {
+        **os.environ,
+        "PYTHONPATH": pythonpath.rstrip(os.pathsep),
+        "PYTHONUNBUFFERED": "1",
+        "CLOUDSAVES_ADMIN_USERNAME": ADMIN_USERNAME,
+        "CLOUDSAVES_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "CLOUDSAVES_JWT_SECRET": JWT_SECRET,
+        "BCRYPT_ROUNDS": "4",
+    }
+
+
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[RunningStack]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_stack", "--port", "0"],
+        cwd=ROOT,
+        env=_environment(),
+        stdout=subprocess.PIPE,
+        stderr=None,  # tracebacks from the functions go straight to pytest's output
+        text=True,
+    )
+    output = _Output(process)
+    try:
+        if not output.ready.wait(STARTUP_TIMEOUT_SECONDS) or "base" not in output.urls:
+            pytest.fail(f"local stack not ready after {STARTUP_TIMEOUT_SECONDS}s; output:\n{output.tail()}")
+        yield RunningStack(output.urls["base"], output.urls.get("moto", ""), ADMIN_USERNAME, ADMIN_PASSWORD)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def http() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session

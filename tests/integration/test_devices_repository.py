@@ -1,0 +1,217 @@
+"""DevicesRepository and the device helpers against moto's DynamoDB (table from template.yaml)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cloudsaves.aws import table
+from cloudsaves.errors import Forbidden, NotFound
+from cloudsaves.models.devices import DeviceCreatePayload, DeviceRecord
+from cloudsaves.repositories import keys
+from cloudsaves.repositories.devices import DevicesRepository
+from cloudsaves.services import devices as service
+from tests.conftest import make_principal
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+USER = 1001
+OTHER = 2002
+
+
+def _device(device_id: str, user_id: int = USER, **fields: Any) -> DeviceRecord:
+    now = "2025-01-01T00:00:00.000000+00:00"
+    return DeviceRecord(id=device_id, user_id=user_id, created_at=now, updated_at=now, **fields)
+
+
+def _put_save(save_id: int, user_id: int, syncs: dict[str, Any]) -> None:
+    """A save item in the saves layout, with only the attributes sync clearing looks at."""
+    updated_at = "2025-02-01T00:00:00.000000+00:00"
+    table().put_item(
+        Item={
+            "pk": f"SAVE#{save_id}",
+            "sk": keys.PROFILE,
+            "id": save_id,
+            "user_id": user_id,
+            "updated_at": updated_at,
+            "syncs": syncs,
+            "gsi1pk": keys.user_saves_gsi1pk(user_id),
+            "gsi1sk": f"{updated_at}#{save_id:020d}",
+        }
+    )
+
+
+def _syncs(save_id: int) -> dict[str, Any]:
+    return table().get_item(Key={"pk": f"SAVE#{save_id}", "sk": keys.PROFILE})["Item"]["syncs"]
+
+
+def _record(device_id: str) -> dict[str, Any]:
+    return {"last_synced_at": "2025-02-01T00:00:00.000000+00:00", "is_untracked": False}
+
+
+@pytest.fixture
+def repo() -> DevicesRepository:
+    return DevicesRepository(table())
+
+
+def test_repository_roundtrip_keeps_free_form_sync_config(repo: DevicesRepository) -> None:
+    config = {"ssh_password": "hunter2", "ratio": 0.5, "empty": "", "nested": {"paths": ["/a", "/b"]}}
+    repo.create(_device("d1", name="Deck", sync_config=config))
+
+    stored = repo.get(USER, "d1")
+
+    assert stored is not None
+    assert stored.sync_config == config
+    assert stored.name == "Deck"
+
+
+def test_repository_list_returns_only_the_users_devices(repo: DevicesRepository) -> None:
+    repo.create(_device("mine-1"))
+    repo.create(_device("mine-2"))
+    repo.create(_device("theirs", user_id=OTHER))
+
+    assert sorted(d.id for d in repo.list(USER)) == ["mine-1", "mine-2"]
+
+
+def test_repository_update_of_missing_device_raises(repo: DevicesRepository) -> None:
+    from cloudsaves.errors import ConcurrentUpdate
+
+    with pytest.raises(ConcurrentUpdate):
+        repo.update(USER, "ghost", {"name": "x"}, "2025-03-01T00:00:00.000000+00:00")
+    assert repo.get(USER, "ghost") is None
+
+
+def test_repository_clear_syncs_removes_only_that_device(repo: DevicesRepository) -> None:
+    _put_save(1, USER, {"d1": _record("d1"), "d2": _record("d2")})
+    _put_save(2, USER, {"d1": _record("d1")})
+    _put_save(3, USER, {"d2": _record("d2")})
+    _put_save(4, OTHER, {"d1": _record("d1")})
+
+    cleared = repo.clear_syncs(USER, "d1")
+
+    assert cleared == 2
+    assert set(_syncs(1)) == {"d2"}
+    assert _syncs(2) == {}
+    assert set(_syncs(3)) == {"d2"}
+    assert set(_syncs(4)) == {"d1"}  # another user's save is untouched
+
+
+def test_repository_clear_syncs_pages_through_many_saves(repo: DevicesRepository) -> None:
+    for save_id in range(1, 31):
+        _put_save(save_id, USER, {"d1": _record("d1")})
+
+    original_query = table().query
+    calls: list[dict[str, Any]] = []
+
+    def small_pages(**kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return original_query(**{**kwargs, "Limit": 7})
+
+    repo._table.query = small_pages  # type: ignore[method-assign]
+    assert repo.clear_syncs(USER, "d1") == 30
+    assert len(calls) >= 5
+    assert all(_syncs(save_id) == {} for save_id in range(1, 31))
+
+
+def test_repository_clear_syncs_ignores_a_save_deleted_meanwhile(repo: DevicesRepository) -> None:
+    assert repo._remove_sync("SAVE#999", keys.PROFILE, "d1") == 0
+    assert "Item" not in table().get_item(Key={"pk": "SAVE#999", "sk": keys.PROFILE})
+
+
+def test_device_names_returns_only_the_users_existing_devices(repo: DevicesRepository) -> None:
+    repo.create(_device("d1", name="Deck"))
+    repo.create(_device("d2"))
+    repo.create(_device("d3", user_id=OTHER, name="Not yours"))
+
+    names = service.device_names(USER, ["d1", "d2", "d3", "missing", "d1", "x" * 200])
+
+    assert names == {"d1": "Deck", "d2": None}
+
+
+def test_device_names_handles_more_than_one_batch(repo: DevicesRepository) -> None:
+    for index in range(130):
+        repo.create(_device(f"dev-{index:03d}", name=f"Device {index}"))
+
+    names = service.device_names(USER, [f"dev-{index:03d}" for index in range(130)])
+
+    assert len(names) == 130
+    assert names["dev-129"] == "Device 129"
+
+
+def test_device_names_of_nothing_is_empty() -> None:
+    assert service.device_names(USER, []) == {}
+
+
+def test_touch_last_seen_moves_last_seen_only(repo: DevicesRepository) -> None:
+    repo.create(_device("d1", last_seen=None))
+
+    service.touch_last_seen(USER, "d1")
+
+    device = repo.get(USER, "d1")
+    assert device is not None
+    assert device.last_seen is not None and device.last_seen > device.created_at
+    assert device.updated_at == device.created_at
+
+
+def test_touch_last_seen_does_not_resurrect_a_deleted_device(repo: DevicesRepository) -> None:
+    service.touch_last_seen(USER, "gone")
+
+    assert repo.get(USER, "gone") is None
+
+
+def test_resolve_device_uses_the_named_device(repo: DevicesRepository) -> None:
+    repo.create(_device("d1", name="Deck"))
+
+    device = service.resolve_device(make_principal(user_id=USER), "d1", write=True)
+
+    assert device is not None and device.name == "Deck"
+
+
+def test_resolve_device_falls_back_to_the_tokens_device(repo: DevicesRepository) -> None:
+    repo.create(_device("bound"))
+
+    device = service.resolve_device(make_principal(user_id=USER, device_id="bound"), None, write=False)
+
+    assert device is not None and device.id == "bound"
+
+
+def test_resolve_device_without_any_device_is_none() -> None:
+    assert service.resolve_device(make_principal(user_id=USER), None, write=True) is None
+
+
+def test_resolve_device_of_another_user_is_not_found(repo: DevicesRepository) -> None:
+    repo.create(_device("theirs", user_id=OTHER))
+
+    with pytest.raises(NotFound) as error:
+        service.resolve_device(make_principal(user_id=USER), "theirs", write=False)
+    assert error.value.detail == "Device not found"
+
+
+def test_resolve_device_of_an_overlong_id_is_not_found() -> None:
+    with pytest.raises(NotFound):
+        service.resolve_device(make_principal(user_id=USER), "x" * 2000, write=False)
+
+
+@pytest.mark.parametrize(("write", "granted"), [(True, "devices.read"), (False, "devices.write")])
+def test_resolve_device_without_the_scope_is_forbidden(
+    repo: DevicesRepository, write: bool, granted: str
+) -> None:
+    repo.create(_device("d1"))
+    principal = make_principal(user_id=USER, scopes=frozenset({"assets.read", "assets.write", granted}))
+
+    with pytest.raises(Forbidden):
+        service.resolve_device(principal, "d1", write=write)
+
+
+def test_register_device_then_fingerprint_match_returns_the_same_device() -> None:
+    created, first = service.register_device(
+        USER, DeviceCreatePayload(name="Deck", mac_address="AA:BB:CC:00:11:22")
+    )
+    again, second = service.register_device(
+        USER, DeviceCreatePayload(name="Other", mac_address="aa:bb:cc:00:11:22")
+    )
+
+    assert (created, again) == (True, False)
+    assert second.device_id == first.device_id
+    assert second.name == "Deck"
