@@ -6,6 +6,7 @@ import base64
 import functools
 import importlib.util
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_TABLE = "cloudsaves-test"
 TEST_BUCKET = "cloudsaves-test-bucket"
 TEST_JWT_SECRET = "test-secret-for-hs256-signing-0123456789"
+
+# Powertools reads these when cloudsaves.observability is first imported, which may be at collection.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "cloud-saves")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "CloudSaves")
 
 
 @pytest.fixture(autouse=True)

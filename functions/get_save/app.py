@@ -23,7 +23,7 @@ def get_save(
     device_id: Annotated[str | None, Query(max_length=255)] = None,
 ) -> SaveSchema:
     principal = authorize(app, Scope.ASSETS_READ)
-    return get_asset("save", principal, save_id, device_id=device_id)  # type: ignore[return-value]
+    return get_asset("save", principal, save_id, device_id=device_id)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

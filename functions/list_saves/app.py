@@ -1,7 +1,7 @@
-"""GET /api/saves (assets.read): the caller's saves, newest first;
-filters rom_id, platform_id, slot, device_id.
+"""GET /api/saves (assets.read): the caller's saves, newest first (filters rom_id, platform_id, slot).
 
-A plain JSON array as RomM clients expect, at most `limit` long; the next page's cursor is in X-Next-Cursor.
+A plain JSON array as RomM clients expect, at most `limit` long; the next page's cursor is in
+X-Next-Cursor. Naming a device (`device_id`, or a device-bound token) fills device_syncs.
 """
 
 from __future__ import annotations

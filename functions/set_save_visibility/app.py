@@ -20,7 +20,7 @@ app = make_app()
 @app.put("/api/saves/<save_id>/visibility")
 def put_visibility(save_id: Annotated[int, Path(gt=0, lt=2**53)], request: VisibilityUpdate) -> SaveSchema:
     principal = authorize(app, Scope.ASSETS_WRITE)
-    return set_visibility("save", principal, save_id, request.is_public)  # type: ignore[return-value]
+    return set_visibility("save", principal, save_id, request.is_public)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -28,7 +28,7 @@ def put_save(
     overwrite: Annotated[bool, Query()] = False,
 ) -> SaveSchema:
     principal = authorize(app, Scope.ASSETS_WRITE)
-    return update_from_request(  # type: ignore[return-value]
+    return update_from_request(
         "save", principal, save_id, app.current_event, device_id=device_id, overwrite=overwrite
     )
 

@@ -131,6 +131,7 @@ def presigned_get(key: str, file_name: str, ttl_seconds: int | None = None) -> P
 STAGING_PREFIX = "staging/"  # template.yaml's lifecycle rule expires what stays under it after a day
 _STREAM_CHUNK = 1024 * 1024
 _SINGLE_COPY_MAX_BYTES = 1024**3
+_COPY_PART_BYTES = 64 * 1024 * 1024
 
 
 def staging_key(user_id: int, upload_id: str, part: str) -> str:
@@ -152,19 +153,45 @@ def presigned_put(key: str, size: int, content_md5: str, ttl_seconds: int) -> tu
     return url, {"Content-Length": str(size), "Content-MD5": content_md5}
 
 
-def iter_object(key: str) -> Iterator[bytes]:
-    """The object's bytes in 1 MB chunks (never the whole object in memory)."""
-    body = s3_client().get_object(Bucket=bucket(), Key=key)["Body"]
+@dataclass(frozen=True)
+class StagedObject:
+    size: int
+    version_id: str | None  # None in an unversioned bucket
+
+
+def head_staged(key: str) -> StagedObject | None:
+    """Size and version of what is at `key` now, or None when nothing is."""
+    from botocore.exceptions import ClientError
+
+    try:
+        response = s3_client().head_object(Bucket=bucket(), Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    return StagedObject(size=int(response["ContentLength"]), version_id=response.get("VersionId"))
+
+
+def iter_object(key: str, version_id: str | None = None) -> Iterator[bytes]:
+    """The object's bytes (that version's) in 1 MB chunks: never the whole object in memory."""
+    pinned = {"VersionId": version_id} if version_id else {}
+    body = s3_client().get_object(Bucket=bucket(), Key=key, **pinned)["Body"]
     yield from body.iter_chunks(_STREAM_CHUNK)
 
 
-def copy_staged(source_key: str, dest_key: str, size: int) -> None:
-    """Server-side copy of a staged upload: one CopyObject up to 1 GB (the fastest there, on S3 and moto
-    alike), the managed parallel multipart copy above."""
-    if size > _SINGLE_COPY_MAX_BYTES:
-        copy_object(source_key, dest_key)
+def copy_staged(source_key: str, dest_key: str, staged: StagedObject) -> None:
+    """Server-side copy of exactly that staged version: one CopyObject up to 1 GB (the fastest there, on
+    S3 and moto alike), a managed parallel multipart copy above."""
+    from boto3.s3.transfer import TransferConfig
+
+    source = {"Bucket": bucket(), "Key": source_key}
+    if staged.version_id:
+        source["VersionId"] = staged.version_id
+    if staged.size <= _SINGLE_COPY_MAX_BYTES:
+        s3_client().copy_object(CopySource=source, Bucket=bucket(), Key=dest_key)
         return
-    s3_client().copy_object(CopySource={"Bucket": bucket(), "Key": source_key}, Bucket=bucket(), Key=dest_key)
+    config = TransferConfig(multipart_chunksize=_COPY_PART_BYTES)
+    s3_client().copy(source, bucket(), dest_key, Config=config)
 
 
 def purge_staged(key: str) -> None:

@@ -55,12 +55,13 @@ def test_admin_creates_editor_who_lists_and_writes_roms(local_stack, admin_token
     username, password = create_user(local_stack, admin_token, "editor")
     token = password_token(local_stack, username, password).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
-    put = requests.put(f"{local_stack.base_url}/api/roms/4242", json=ROM, headers=headers, timeout=10)
-    assert put.status_code == 200 and put.json()["id"] == 4242
+    rom_id = uuid.uuid4().int % 10**12 + 10**9  # ids of its own: other e2e modules share the stack
+    put = requests.put(f"{local_stack.base_url}/api/roms/{rom_id}", json=ROM, headers=headers, timeout=10)
+    assert put.status_code == 200 and put.json()["id"] == rom_id
     page = requests.get(f"{local_stack.base_url}/api/roms", params={"limit": 1}, headers=headers, timeout=10)
     assert page.status_code == 200
     assert set(page.json()) == {"items", "total", "limit", "offset"} and page.json()["limit"] == 1
-    got = requests.get(f"{local_stack.base_url}/api/roms/4242", auth=(username, password), timeout=10)
+    got = requests.get(f"{local_stack.base_url}/api/roms/{rom_id}", auth=(username, password), timeout=10)
     assert got.json()["name"] == "Chrono Trigger"
 
 

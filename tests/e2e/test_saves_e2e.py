@@ -199,6 +199,20 @@ def test_saves_e2e_upload_tags_hashes_and_downloads(alice: Client, rom_id: int) 
     assert "attachment" in content.headers["Content-Disposition"]
 
 
+def test_saves_e2e_accepts_requests_own_multipart_encoding(alice: Client, rom_id: int) -> None:
+    response = alice.http.post(
+        f"{alice.base}/api/saves",
+        params={"rom_id": rom_id, "emulator": "snes9x"},
+        files={"saveFile": ("Chrono Trigger (USA).srm", b"\x00\x01" * 4096)},
+        auth=alice.auth,
+    )
+    assert response.status_code == 200, response.text
+    assert (
+        response.json()["file_size_bytes"] == 8192
+        and response.json()["file_name_no_tags"] == "Chrono Trigger"
+    )
+
+
 def test_saves_e2e_dedup_and_same_name_update(alice: Client, rom_id: int) -> None:
     first = alice.upload(rom_id, b"same", slot="dedup").json()
     again = alice.upload(rom_id, b"same", slot="dedup").json()

@@ -74,18 +74,6 @@ VALID_INPUT: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture
-def aws():  # TEMP override while tests/conftest.py and local_stack/resources.py disagree
-    from moto import mock_aws
-
-    from local_stack.resources import create_resources
-    from tests.conftest import TEST_TABLE
-
-    with mock_aws():
-        create_resources(ROOT / "template.yaml", {"Table": TEST_TABLE}, {"Bucket": TEST_BUCKET})
-        yield
-
-
-@pytest.fixture
 def seeded(aws: None) -> None:
     upsert_rom(
         10,

@@ -32,18 +32,6 @@ USER = make_principal(user_id=1001)
 OTHER = make_principal(user_id=2002)
 
 
-@pytest.fixture
-def aws():  # TEMP override while tests/conftest.py and local_stack/resources.py disagree
-    from moto import mock_aws
-
-    from local_stack.resources import create_resources
-    from tests.conftest import ROOT, TEST_TABLE
-
-    with mock_aws():
-        create_resources(ROOT / "template.yaml", {"Table": TEST_TABLE}, {"Bucket": TEST_BUCKET})
-        yield
-
-
 @pytest.fixture(autouse=True)
 def roms(aws: None) -> None:
     upsert_rom(

@@ -41,14 +41,6 @@ def _module(function_dir: str) -> ModuleType:
 
 
 @pytest.fixture(autouse=True)
-def metrics_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The shared Metrics object is built at import, before the test environment names its namespace.
-    from cloudsaves.observability import metrics
-
-    monkeypatch.setattr(metrics.provider, "namespace", "CloudSaves")
-
-
-@pytest.fixture(autouse=True)
 def rom(aws: None) -> None:
     upsert_rom(
         ROM_ID,
@@ -294,8 +286,8 @@ def test_complete_refuses_other_bytes_commits_nothing_and_drops_them(
     assert detail in body["detail"]
     assert _listed(lambda_context, "save") == []
     assert _versions(_staging_key(created["save"])) == []
-    user_objects = s3_client().list_objects_v2(Bucket=TEST_BUCKET, Prefix="users/").get("Contents", [])
-    assert user_objects == []
+    never_copied = s3_client().list_object_versions(Bucket=TEST_BUCKET, Prefix="users/")
+    assert never_copied.get("Versions", []) == never_copied.get("DeleteMarkers", []) == []
 
 
 def test_complete_after_a_refusal_accepts_the_right_bytes(lambda_context: Any) -> None:
@@ -307,6 +299,25 @@ def test_complete_after_a_refusal_accepts_the_right_bytes(lambda_context: Any) -
     status, save = _complete(lambda_context, "save", created["upload_id"])
 
     assert status == 200
+    assert _stored_bytes("save", save["id"]) == SAVE
+
+
+def test_complete_commits_the_version_it_checked_though_the_key_changes_meanwhile(
+    lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, created = _reserve(lambda_context, "save", SAVE)
+    _put(created["save"], SAVE)
+    read = storage.iter_object
+
+    def read_then_race(key: str, version_id: str | None = None) -> Any:
+        yield from read(key, version_id)
+        requests.put(created["save"]["url"], data=b"x" * len(SAVE), timeout=30)  # a late, wrong PUT
+
+    monkeypatch.setattr(storage, "iter_object", read_then_race)
+
+    status, save = _complete(lambda_context, "save", created["upload_id"])
+
+    assert status == 200, save
     assert _stored_bytes("save", save["id"]) == SAVE
 
 

@@ -10,27 +10,19 @@ at are deleted after the commit (the versioned bucket keeps them for the retenti
 
 from __future__ import annotations
 
-import base64
-import binascii
 import random
-import re
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar, overload
 
 from cloudsaves import storage
 from cloudsaves.aws import table
 from cloudsaves.clock import iso, now_iso, parse_iso, utcnow
-from cloudsaves.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound, PayloadTooLarge
+from cloudsaves.errors import AppError, BadRequest, ConcurrentUpdate, Conflict, NotFound
 from cloudsaves.filenames import (
-    InvalidFileName,
-    InvalidPathSegment,
     apply_slot_tag,
-    sanitize_file_name,
-    sanitize_segment,
     split_name,
 )
 from cloudsaves.hashing import content_hash
@@ -39,13 +31,11 @@ from cloudsaves.ids import new_int_id
 from cloudsaves.models.assets import (
     MAX_DELETE_IDS,
     AnyRecord,
-    DeviceSyncSchema,
     Kind,
     SaveRecord,
     SaveSchema,
     SaveSummarySchema,
     ScreenshotRecord,
-    ScreenshotSchema,
     SlotSummarySchema,
     StateRecord,
     StateSchema,
@@ -54,10 +44,10 @@ from cloudsaves.models.assets import (
     UploadParams,
 )
 from cloudsaves.models.devices import DeviceRecord
-from cloudsaves.multipart import FormPart, MultipartError, parse_form
 from cloudsaves.observability import logger
 from cloudsaves.repositories.assets import AssetsRepository, ContentChange
-from cloudsaves.services.devices import device_names, resolve_device, touch_last_seen
+from cloudsaves.services import asset_forms, asset_views
+from cloudsaves.services.devices import resolve_device, touch_last_seen
 from cloudsaves.services.roms import get_rom
 from cloudsaves.settings import get_settings
 
@@ -71,30 +61,17 @@ AUTOCLEANUP_MIN, AUTOCLEANUP_MAX = 1, 100
 MAX_COMMIT_ATTEMPTS = 8
 
 _NOUN = {"save": "save", "state": "state"}
-_FILE_PART = {"save": "saveFile", "state": "stateFile"}
-_SCREENSHOT_PART = "screenshotFile"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
-class RequestBody(Protocol):
-    """What the service needs of an API Gateway event to read a multipart body (Powertools' event fits)."""
-
-    @property
-    def body(self) -> str | None: ...
-
-    @property
-    def is_base64_encoded(self) -> bool | None: ...
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
+Item = TypeVar("Item", SaveSchema, StateSchema, int)
 
 
 @dataclass(frozen=True)
-class AssetPage:
+class AssetPage(Generic[Item]):
     """One page of a list: the items (a plain JSON array for RomM clients) and the next page's cursor."""
 
-    items: list[SaveSchema] | list[StateSchema] | list[int]
+    items: list[Item]
     next_cursor: str | None = None
 
     @property
@@ -142,12 +119,13 @@ class _Context:
     session_id: int | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Outcome:
+    """What a commit did: stored `record` (replacing `replaced` in place), or answered a duplicate."""
+
     record: AnyRecord
     deduplicated: bool = False
     replaced: AnyRecord | None = None
-    unused_keys: list[str] = field(default_factory=list)
 
 
 def assets_repository(kind: Kind) -> AssetsRepository:
@@ -166,7 +144,7 @@ def check_upload_allowed(kind: Kind, principal: Principal, params: UploadParams,
     is no promise.
     """
     context = _prepare(kind, principal, params)
-    name = _sanitized_name(kind, file_name)
+    name = asset_forms.sanitized_name(kind, file_name)
     _precheck(context, name)
     return name
 
@@ -194,33 +172,59 @@ def upload_schema(
 ) -> SaveSchema | StateSchema:
     """The upload's answer for `record`: SaveSchema with device_syncs when the upload named a device."""
     device = resolve_device(principal, params.device_id, write=True) if kind == "save" else None
-    return _schema(kind, record, device)
+    return asset_views.schema(record, device)
 
 
+@overload
 def upload_from_request(
-    kind: Kind, principal: Principal, params: UploadParams, request: RequestBody
+    kind: Literal["save"], principal: Principal, params: UploadParams, request: asset_forms.RequestBody
+) -> SaveSchema: ...
+@overload
+def upload_from_request(
+    kind: Literal["state"], principal: Principal, params: UploadParams, request: asset_forms.RequestBody
+) -> StateSchema: ...
+def upload_from_request(
+    kind: Kind, principal: Principal, params: UploadParams, request: asset_forms.RequestBody
 ) -> SaveSchema | StateSchema:
     """`POST /api/saves` / `POST /api/states`: a multipart body with the file and an optional screenshot."""
-    form = _read_form(kind, request, required=True)
+    form = asset_forms.read_form(kind, request, required=True)
     context = _prepare(kind, principal, params)
-    part = _file_part(form, _FILE_PART[kind], _NOUN[kind], required=True)
+    part = asset_forms.file_part(form, asset_forms.FILE_PART[kind], _NOUN[kind], required=True)
     assert part is not None and part.filename is not None
-    name = _sanitized_name(kind, part.filename)
-    shot_part = _file_part(form, _SCREENSHOT_PART, "screenshot", required=False)
-    shot_name = (
-        _sanitized_name("screenshot", shot_part.filename) if shot_part and shot_part.filename else None
-    )
+    name = asset_forms.sanitized_name(kind, part.filename)
+    screenshot = asset_forms.screenshot_of(form)
     _precheck(context, name)
-    stored, shot = _store(kind, principal.user_id, name, part.data, shot_name, shot_part)
+    stored, shot = _store(kind, principal.user_id, (name, part.data), screenshot)
+    assert stored is not None
     outcome = _commit(context, stored, shot)
-    return _schema(kind, outcome.record, context.device)
+    return asset_views.schema(outcome.record, context.device)
 
 
+@overload
+def update_from_request(
+    kind: Literal["save"],
+    principal: Principal,
+    asset_id: int,
+    request: asset_forms.RequestBody,
+    *,
+    device_id: str | None = None,
+    overwrite: bool = False,
+) -> SaveSchema: ...
+@overload
+def update_from_request(
+    kind: Literal["state"],
+    principal: Principal,
+    asset_id: int,
+    request: asset_forms.RequestBody,
+    *,
+    device_id: str | None = None,
+    overwrite: bool = False,
+) -> StateSchema: ...
 def update_from_request(
     kind: Kind,
     principal: Principal,
     asset_id: int,
-    request: RequestBody,
+    request: asset_forms.RequestBody,
     *,
     device_id: str | None = None,
     overwrite: bool = False,
@@ -231,37 +235,61 @@ def update_from_request(
     overwritten (409) unless `overwrite`; the write is conditional on the version the check saw.
     """
     device = resolve_device(principal, device_id, write=True) if kind == "save" else None
-    form = _read_form(kind, request, required=False)
-    part = _file_part(form, _FILE_PART[kind], _NOUN[kind], required=False)
-    shot_part = _file_part(form, _SCREENSHOT_PART, "screenshot", required=False)
-    shot_name = (
-        _sanitized_name("screenshot", shot_part.filename) if shot_part and shot_part.filename else None
-    )
+    form = asset_forms.read_form(kind, request, required=False)
+    part = asset_forms.file_part(form, asset_forms.FILE_PART[kind], _NOUN[kind], required=False)
+    screenshot = asset_forms.screenshot_of(form)
     repo = assets_repository(kind)
     current = _owned(kind, principal, asset_id)
-    if part is None and shot_part is None:
+    if part is None and screenshot is None:
         if device is None:
-            return _schema(kind, current, None)
-        return _schema(kind, _record_sync(repo, current, device), device)
+            return asset_views.schema(current, None)
+        return asset_views.schema(_record_sync(repo, current, device), device)
     _check_not_stale(current, device, overwrite, content=part is not None)
     stored, shot = _store(
-        kind, principal.user_id, current.file_name, part.data if part else None, shot_name, shot_part
+        kind, principal.user_id, (current.file_name, part.data) if part else None, screenshot
     )
-    keys_written = [k.object_key for k in (stored, shot) if k is not None]
+    written = [f.object_key for f in (stored, shot) if f is not None]
     try:
         record, previous = _update_in_place(repo, kind, principal, asset_id, stored, shot, device, overwrite)
+    except AppError:
+        storage.delete_objects(written)  # decided: nothing was written
+        raise
     except BaseException:
-        storage.delete_objects(keys_written)
+        logger.warning("Update outcome unknown; keeping the uploaded objects", extra={"keys": written})
         raise
     storage.delete_objects(_replaced_keys(previous, record))
     if device is not None:
         touch_last_seen(principal.user_id, device.id)
-    return _schema(kind, record, device)
+    return asset_views.schema(record, device)
 
 
 # --- reads ------------------------------------------------------------------------------------------
 
 
+@overload
+def list_assets(
+    kind: Literal["save"],
+    principal: Principal,
+    *,
+    rom_id: int | None = None,
+    platform_id: int | None = None,
+    slot: str | None = None,
+    device_id: str | None = None,
+    limit: int,
+    cursor: str | None = None,
+) -> AssetPage[SaveSchema]: ...
+@overload
+def list_assets(
+    kind: Literal["state"],
+    principal: Principal,
+    *,
+    rom_id: int | None = None,
+    platform_id: int | None = None,
+    slot: str | None = None,
+    device_id: str | None = None,
+    limit: int,
+    cursor: str | None = None,
+) -> AssetPage[StateSchema]: ...
 def list_assets(
     kind: Kind,
     principal: Principal,
@@ -272,16 +300,26 @@ def list_assets(
     device_id: str | None = None,
     limit: int,
     cursor: str | None = None,
-) -> AssetPage:
+) -> AssetPage[SaveSchema] | AssetPage[StateSchema]:
     """The caller's saves or states, newest first, `limit` at a time (the cursor names the next page)."""
     device = resolve_device(principal, device_id, write=False) if kind == "save" else None
     records, next_cursor = assets_repository(kind).page(
         principal.user_id, rom_id=rom_id, platform_id=platform_id, slot=slot, limit=limit, cursor=cursor
     )
-    return AssetPage(items=_schemas(kind, principal, records, device), next_cursor=next_cursor)  # type: ignore[arg-type]
+    if kind == "state":
+        return AssetPage(
+            items=[asset_views.state_schema(record) for record in records], next_cursor=next_cursor
+        )
+    names = asset_views.device_names_of(principal.user_id, records, device)
+    saves = [
+        asset_views.save_schema(record, device, names) for record in records if isinstance(record, SaveRecord)
+    ]
+    return AssetPage(items=saves, next_cursor=next_cursor)
 
 
-def list_identifiers(kind: Kind, principal: Principal, *, limit: int, cursor: str | None = None) -> AssetPage:
+def list_identifiers(
+    kind: Kind, principal: Principal, *, limit: int, cursor: str | None = None
+) -> AssetPage[int]:
     ids, next_cursor = assets_repository(kind).identifiers(principal.user_id, limit, cursor)
     return AssetPage(items=ids, next_cursor=next_cursor)
 
@@ -290,23 +328,31 @@ def saves_summary(principal: Principal, rom_id: int) -> SaveSummarySchema:
     """`{total_count, slots: [{slot, count, latest}]}` for one ROM: one entry per slot (null included)."""
     records = assets_repository("save").all_of_rom(principal.user_id, rom_id)
     counts: dict[str | None, int] = {}
-    latest: dict[str | None, AnyRecord] = {}
+    latest: dict[str | None, SaveRecord] = {}
     for record in records:  # newest first, so the first of each slot is its latest
-        slot = record.slot if isinstance(record, SaveRecord) else None
-        counts[slot] = counts.get(slot, 0) + 1
-        latest.setdefault(slot, record)
+        assert isinstance(record, SaveRecord)
+        counts[record.slot] = counts.get(record.slot, 0) + 1
+        latest.setdefault(record.slot, record)
     slots = [
-        SlotSummarySchema(slot=slot, count=counts[slot], latest=_schema("save", record, None))  # type: ignore[arg-type]
+        SlotSummarySchema(slot=slot, count=counts[slot], latest=asset_views.save_schema(record, None))
         for slot, record in latest.items()
     ]
     return SaveSummarySchema(total_count=len(records), slots=slots)
 
 
+@overload
+def get_asset(
+    kind: Literal["save"], principal: Principal, asset_id: int, *, device_id: str | None = None
+) -> SaveSchema: ...
+@overload
+def get_asset(
+    kind: Literal["state"], principal: Principal, asset_id: int, *, device_id: str | None = None
+) -> StateSchema: ...
 def get_asset(
     kind: Kind, principal: Principal, asset_id: int, *, device_id: str | None = None
 ) -> SaveSchema | StateSchema:
     device = resolve_device(principal, device_id, write=False) if kind == "save" else None
-    return _schema(kind, _owned(kind, principal, asset_id), device)
+    return asset_views.schema(_owned(kind, principal, asset_id), device)
 
 
 def open_download(
@@ -363,7 +409,7 @@ def confirm_download(principal: Principal, save_id: int, device_id: str) -> Save
     record = _owned("save", principal, save_id)
     device = resolve_device(principal, device_id, write=True)
     assert device is not None
-    return _schema("save", _record_sync(assets_repository("save"), record, device), device)  # type: ignore[return-value]
+    return asset_views.save_schema(_record_sync(assets_repository("save"), record, device), device)
 
 
 def set_tracking(principal: Principal, save_id: int, device_id: str, *, untracked: bool) -> SaveSchema:
@@ -388,12 +434,21 @@ def set_tracking(principal: Principal, save_id: int, device_id: str, *, untracke
             break
         except ConcurrentUpdate:
             record = _owned("save", principal, save_id)  # a record appeared meanwhile: flip it next round
-    return _schema("save", record, device)  # type: ignore[return-value]
+    assert isinstance(record, SaveRecord)
+    return asset_views.save_schema(record, device)
 
 
 # --- visibility and deletion ----------------------------------------------------------------------------
 
 
+@overload
+def set_visibility(
+    kind: Literal["save"], principal: Principal, asset_id: int, is_public: bool
+) -> SaveSchema: ...
+@overload
+def set_visibility(
+    kind: Literal["state"], principal: Principal, asset_id: int, is_public: bool
+) -> StateSchema: ...
 def set_visibility(
     kind: Kind, principal: Principal, asset_id: int, is_public: bool
 ) -> SaveSchema | StateSchema:
@@ -402,7 +457,7 @@ def set_visibility(
         record = assets_repository(kind).set_visibility(asset_id, principal.user_id, is_public)
     except ConcurrentUpdate as exc:
         raise _not_found(kind, asset_id) from exc
-    return _schema(kind, record, None)
+    return asset_views.schema(record, None)
 
 
 def delete_assets(kind: Kind, principal: Principal, asset_ids: list[int]) -> list[int]:
@@ -439,8 +494,8 @@ def _prepare(kind: Kind, principal: Principal, params: UploadParams) -> _Context
     rom = get_rom(params.rom_id)
     emulator = params.emulator or None
     slot = (params.slot or None) if kind == "save" else None
-    segment = _name_segment("emulator", emulator)
-    _name_segment("slot", slot)
+    segment = asset_forms.name_segment("emulator", emulator)
+    asset_forms.name_segment("slot", slot)
     cleanup = kind == "save" and slot is not None and params.autocleanup
     return _Context(
         kind=kind,
@@ -478,8 +533,13 @@ def _commit(context: _Context, stored: StoredFile, screenshot: StoredFile | None
     written = [f.object_key for f in (stored, screenshot) if f is not None]
     try:
         outcome = _commit_with_retries(context, stored, screenshot)
+    except AppError:
+        storage.delete_objects(written)  # decided: nothing was written, the bytes are nobody's
+        raise
     except BaseException:
-        storage.delete_objects(written)
+        # The write may have landed (a timeout after DynamoDB applied it): keeping unreferenced bytes
+        # costs a little storage, deleting referenced ones would lose a save.
+        logger.warning("Commit outcome unknown; keeping the uploaded objects", extra={"keys": written})
         raise
     if outcome.deduplicated:
         storage.delete_objects(written)
@@ -521,7 +581,8 @@ def _commit_to_slot(
             return _Outcome(duplicate, deduplicated=True)
     moment = _after(latest.updated_at if latest else None)
     record = _new_record(context, stored, screenshot, moment, apply_slot_tag(stored.file_name, moment))
-    repo.create_in_slot(record, revision)  # type: ignore[arg-type]
+    assert isinstance(record, SaveRecord)
+    repo.create_in_slot(record, revision)
     return _Outcome(record)
 
 
@@ -721,104 +782,25 @@ def _autocleanup(context: _Context, keep: int) -> None:
 
 
 def _store(
-    kind: Kind,
-    user_id: int,
-    file_name: str,
-    data: bytes | None,
-    shot_name: str | None,
-    shot_part: FormPart | None,
+    kind: Kind, user_id: int, file: tuple[str, bytes] | None, screenshot: tuple[str, bytes] | None
 ) -> tuple[StoredFile | None, StoredFile | None]:
-    """Put the file and screenshot at fresh keys (both or neither)."""
-    written: list[str] = []
+    """Put the (name, bytes) of the file and of the screenshot at fresh keys: both or neither."""
+    stored_file = stored_shot = None
     try:
-        stored = None
-        if data is not None:
-            stored = StoredFile(
-                file_name, len(data), content_hash(data), storage.new_object_key(kind, user_id, file_name)
-            )
-            storage.put_object(stored.object_key, data)
-            written.append(stored.object_key)
-        shot = None
-        if shot_name is not None and shot_part is not None:
-            key = storage.new_object_key("screenshot", user_id, shot_name)
-            shot = StoredFile(shot_name, len(shot_part.data), content_hash(shot_part.data), key)
-            storage.put_object(key, shot_part.data)
-            written.append(key)
+        if file is not None:
+            stored_file = _put(kind, user_id, *file)
+        if screenshot is not None:
+            stored_shot = _put("screenshot", user_id, *screenshot)
     except BaseException:
-        storage.delete_objects(written)
+        storage.delete_objects(f.object_key for f in (stored_file, stored_shot) if f is not None)
         raise
-    return stored, shot
+    return stored_file, stored_shot
 
 
-def _read_form(kind: Kind, request: RequestBody, *, required: bool) -> dict[str, list[FormPart]]:
-    raw = request.body or ""
-    limit = get_settings().max_inline_upload_bytes
-    # A base64 body decodes to 3/4 of its length: refuse before decoding anything too big.
-    if (len(raw) * 3 // 4 if request.is_base64_encoded else len(raw)) > limit + 3:
-        raise _too_large(kind, limit)
-    try:
-        data = (
-            base64.b64decode(raw, validate=True)
-            if request.is_base64_encoded
-            else raw.encode("utf-8", "surrogateescape")
-        )
-    except (binascii.Error, ValueError) as exc:
-        raise BadRequest("Malformed request body") from exc
-    if len(data) > limit:
-        raise _too_large(kind, limit)
-    if not data and not required:
-        return {}
-    headers = request.headers or {}
-    content_type = headers.get("content-type") or headers.get("Content-Type") or ""
-    try:
-        return parse_form(data, content_type)
-    except MultipartError as exc:
-        raise BadRequest(f"Malformed multipart body: {exc}") from exc
-
-
-def _too_large(kind: Kind, limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"Request body is larger than {limit} bytes. Upload large files with the direct-upload flow: "
-        f"POST /api/{kind}s/uploads, PUT the bytes to the URL it returns, then POST "
-        f"/api/{kind}s/uploads/{{upload_id}}/complete"
-    )
-
-
-def _file_part(form: dict[str, list[FormPart]], name: str, noun: str, *, required: bool) -> FormPart | None:
-    parts = form.get(name) or []
-    if len(parts) > 1:
-        raise BadRequest(f"Send one {name} part, not {len(parts)}")
-    if not parts:
-        if required:
-            raise BadRequest(f"No {noun} file provided")
-        return None
-    part = parts[0]
-    if not part.filename:
-        if required:
-            raise BadRequest(f"{noun.capitalize()} file has no filename")
-        return None  # RomM ignores a screenshot part without a file name
-    if not part.data:
-        raise BadRequest(f"{noun.capitalize()} file is empty")
-    return part
-
-
-def _sanitized_name(noun: str, raw: str) -> str:
-    try:
-        return sanitize_file_name(raw)
-    except InvalidFileName as exc:
-        raise BadRequest(f"Invalid {noun} filename: {exc}") from exc
-
-
-def _name_segment(label: str, value: str | None) -> str | None:
-    """`emulator`/`slot` are names: one safe path segment, never a control character (else 400)."""
-    if value is None:
-        return None
-    if _CONTROL.search(value):
-        raise BadRequest(f"Invalid {label}: control characters are not allowed")
-    try:
-        return sanitize_segment(value)
-    except InvalidPathSegment as exc:
-        raise BadRequest(f"Invalid {label}: {exc}") from exc
+def _put(folder: str, user_id: int, name: str, data: bytes) -> StoredFile:
+    stored = StoredFile(name, len(data), content_hash(data), storage.new_object_key(folder, user_id, name))
+    storage.put_object(stored.object_key, data)
+    return stored
 
 
 def _folder(context: _Context) -> str:
@@ -911,120 +893,3 @@ def _all_keys(records: Iterable[AnyRecord]) -> list[str]:
         if record.screenshot is not None:
             found.append(record.screenshot.object_key)
     return found
-
-
-# --- rendering ----------------------------------------------------------------------------------------
-
-
-def _schemas(kind: Kind, principal: Principal, records: list[AnyRecord], device: DeviceRecord | None) -> list:
-    names = _names_of(principal.user_id, records, device)
-    return [_schema(kind, record, device, names) for record in records]
-
-
-def _schema(
-    kind: Kind, record: AnyRecord, device: DeviceRecord | None, names: dict[str, str | None] | None = None
-) -> SaveSchema | StateSchema:
-    full_path = f"{record.file_path}/{record.file_name}"
-    fields = {
-        **record.model_dump(
-            include={
-                "id",
-                "rom_id",
-                "user_id",
-                "file_name",
-                "file_name_no_tags",
-                "file_name_no_ext",
-                "file_extension",
-                "file_path",
-                "file_size_bytes",
-                "created_at",
-                "updated_at",
-                "emulator",
-                "content_hash",
-                "is_public",
-            }
-        ),
-        "full_path": full_path,
-        "download_path": f"/api/{kind}s/{record.id}/content?timestamp={quote(record.updated_at, safe='')}",
-        "missing_from_fs": False,
-        "screenshot": _screenshot_schema(record),
-    }
-    if not isinstance(record, SaveRecord):
-        return StateSchema.model_validate(fields)
-    if names is None:
-        names = _names_of(record.user_id, [record], device)
-    return SaveSchema.model_validate(
-        {
-            **fields,
-            "slot": record.slot,
-            "origin_device_id": record.origin_device_id,
-            "device_syncs": _device_syncs(record, device, names),
-        }
-    )
-
-
-def _screenshot_schema(record: AnyRecord) -> ScreenshotSchema | None:
-    shot = record.screenshot
-    if shot is None:
-        return None
-    parts = split_name(shot.file_name)
-    folder = f"users/{record.user_id}/screenshots/{record.platform_fs_slug}/{record.rom_id}"
-    full_path = f"{folder}/{shot.file_name}"
-    return ScreenshotSchema(
-        id=shot.id,
-        rom_id=record.rom_id,
-        user_id=record.user_id,
-        file_name=shot.file_name,
-        file_name_no_tags=parts.no_tags,
-        file_name_no_ext=parts.no_ext,
-        file_extension=parts.extension,
-        file_path=folder,
-        file_size_bytes=shot.file_size_bytes,
-        full_path=full_path,
-        download_path=f"/api/raw/assets/{quote(full_path)}?timestamp={quote(shot.updated_at, safe='')}",
-        created_at=shot.created_at,
-        updated_at=shot.updated_at,
-        is_public=record.is_public,  # the screenshot follows its save's visibility
-    )
-
-
-def _names_of(user_id: int, records: list[AnyRecord], device: DeviceRecord | None) -> dict[str, str | None]:
-    """Names of every other device with a sync record on these saves: one BatchGetItem for the page."""
-    if device is None:
-        return {}
-    others = {d for r in records if isinstance(r, SaveRecord) for d in r.syncs if d != device.id}
-    return device_names(user_id, others) if others else {}
-
-
-def _device_syncs(
-    record: SaveRecord, device: DeviceRecord | None, names: dict[str, str | None]
-) -> list[DeviceSyncSchema]:
-    """RomM's device_syncs: only when a device is named; the caller's entry first (a placeholder if none)."""
-    if device is None:
-        return []
-    updated = parse_iso(record.updated_at)
-    entries = [
-        DeviceSyncSchema(
-            device_id=device_id,
-            device_name=device.name if device_id == device.id else names.get(device_id),
-            last_synced_at=sync.last_synced_at,
-            is_untracked=sync.is_untracked,
-            is_current=parse_iso(sync.last_synced_at) >= updated,
-        )
-        for device_id, sync in sorted(
-            record.syncs.items(), key=lambda item: (-parse_iso(item[1].last_synced_at).timestamp(), item[0])
-        )
-        if device_id == device.id or device_id in names  # a deleted device's record is not shown
-    ]
-    if device.id not in record.syncs:
-        entries.append(
-            DeviceSyncSchema(
-                device_id=device.id,
-                device_name=device.name,
-                last_synced_at=record.updated_at,
-                is_untracked=False,
-                is_current=False,
-            )
-        )
-    entries.sort(key=lambda entry: entry.device_id != device.id)
-    return entries

@@ -1,10 +1,11 @@
 """Direct uploads and downloads (API.md section 7): the bytes go between the device and S3 only.
 
 Reserve checks everything a multipart upload would (the conflict guard included) and hands out a
-presigned PUT for exactly the promised size and MD5. Complete copies the staged bytes to their final
-key, checks them there (size, MD5 read back: moto does not enforce what a presigned URL signs), and
-commits through the multipart upload's own rules (`services.assets.commit_upload`). A conditional
-write on the reservation moves it pending -> committing -> done, so concurrent completes commit once.
+presigned PUT for exactly the promised size and MD5. Complete checks the staged bytes (size, and the
+MD5 read back: moto does not enforce what a presigned URL signs), copies exactly the version it
+checked to a final key, and commits through the multipart upload's own rules
+(`services.assets.commit_upload`). A conditional write on the reservation moves it
+pending -> committing -> done, so concurrent completes commit once.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ def _commit(
     stored: list[StoredFile] = []
     try:
         for file, stored_kind in zip(staged, (kind, "screenshot"), strict=False):
-            stored.append(_copy_and_check(principal.user_id, stored_kind, file))
+            stored.append(_check_and_copy(principal.user_id, stored_kind, file))
     except _Mismatch as exc:
         _discard(staged, stored)
         repo.release(reservation.upload_id, token)  # nothing committed: the client may PUT again
@@ -200,26 +201,22 @@ def _commit(
     return assets.upload_schema(kind, principal, params, record)
 
 
-def _copy_and_check(user_id: int, kind: str, file: StagedFile) -> StoredFile:
-    """Copy the staged bytes to a fresh final key, then check that copy (nobody else can write there)."""
+def _check_and_copy(user_id: int, kind: str, file: StagedFile) -> StoredFile:
+    """Check the staged bytes, then copy exactly the version checked to a fresh final key."""
     label = "Screenshot" if kind == "screenshot" else "File"
-    found = storage.head_object(file.staging_key)
-    if found is None:
+    staged = storage.head_staged(file.staging_key)
+    if staged is None:
         raise _Mismatch(f"{label} has not been uploaded")
-    if found.size != file.file_size_bytes:
-        raise _Mismatch(f"{label} is {found.size} bytes, {file.file_size_bytes} were reserved")
+    if staged.size != file.file_size_bytes:
+        raise _Mismatch(f"{label} is {staged.size} bytes, {file.file_size_bytes} were reserved")
+    content_hash = _verified_hash(file, staged.version_id, label)
     final_key = storage.new_object_key(kind, user_id, file.file_name)
-    storage.copy_staged(file.staging_key, final_key, found.size)
-    try:
-        content_hash = _verified_hash(final_key, file, label)
-    except BaseException:
-        storage.delete_objects([final_key])
-        raise
+    storage.copy_staged(file.staging_key, final_key, staged)
     return StoredFile(file.file_name, file.file_size_bytes, content_hash, final_key)
 
 
-def _verified_hash(key: str, file: StagedFile, label: str) -> str:
-    """RomM's content hash of the object, after checking its size and MD5 against the reservation.
+def _verified_hash(file: StagedFile, version_id: str | None, label: str) -> str:
+    """RomM's content hash of the staged version, after checking its size and MD5 against the reservation.
 
     One streaming pass; only a likely zip is spooled to disk for its member hashes (a 200 MB state is
     neither held in memory nor written to Lambda's /tmp).
@@ -229,7 +226,7 @@ def _verified_hash(key: str, file: StagedFile, label: str) -> str:
     tail = b""
     with tempfile.TemporaryFile() as spool:
         spooling: bool | None = None
-        for chunk in storage.iter_object(key):
+        for chunk in storage.iter_object(file.staging_key, version_id):
             if spooling is None:
                 spooling = chunk.startswith(_ZIP_MAGIC)
             if spooling:
@@ -243,7 +240,7 @@ def _verified_hash(key: str, file: StagedFile, label: str) -> str:
             raise _Mismatch(f"{label} does not match its Content-MD5")
         if not spooling and _ZIP_END_RECORD in tail:
             # A zip behind leading bytes (zipfile accepts those too): rare, so read it a second time.
-            for chunk in storage.iter_object(key):
+            for chunk in storage.iter_object(file.staging_key, version_id):
                 spool.write(chunk)
             spooling = True
         # content_hash_file falls back to the plain MD5 for what turns out not to be a zip.
