@@ -17,6 +17,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+# Powertools reads these when cloudsaves.observability is first imported, which may be at collection.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "cloud-saves")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "CloudSaves")
+
 from cloudsaves.http import Principal
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,9 +28,6 @@ TEST_TABLE = "cloudsaves-test"
 TEST_BUCKET = "cloudsaves-test-bucket"
 TEST_JWT_SECRET = "test-secret-for-hs256-signing-0123456789"
 
-# Powertools reads these when cloudsaves.observability is first imported, which may be at collection.
-os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "cloud-saves")
-os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "CloudSaves")
 
 
 @pytest.fixture(autouse=True)

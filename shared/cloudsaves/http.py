@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -89,18 +87,6 @@ def detail_response(status: int, detail: Any, headers: dict[str, str] | None = N
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     """A JSON answer with a status other than 200; the resolver validates and serializes `body`."""
     return Response(status_code=status, content_type="application/json", body=body, headers=headers)
-
-
-def file_response(data: bytes, file_name: str) -> Response:
-    """The bytes as a download named `file_name` (RFC 6266 filename* keeps non-ASCII names intact)."""
-    ascii_name = file_name.encode("ascii", "replace").decode().replace('"', "_")
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"
-    return Response(
-        status_code=200,
-        content_type="application/octet-stream",
-        body=base64.b64encode(data).decode(),
-        headers={"Content-Disposition": disposition},
-    )
 
 
 def _app_error(exc: AppError) -> Response:

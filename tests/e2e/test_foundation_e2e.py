@@ -68,7 +68,7 @@ def test_admin_creates_editor_who_lists_and_writes_roms(local_stack, admin_token
 def test_viewer_lacks_roms_write_403(local_stack, admin_token):
     username, password = create_user(local_stack, admin_token, "viewer")
     response = requests.put(
-        f"{local_stack.base_url}/api/roms/4243", json=ROM, auth=(username, password), timeout=10
+        f"{local_stack.base_url}/api/roms/1", json=ROM, auth=(username, password), timeout=10
     )
     assert response.status_code == 403
     assert response.json() == {"detail": "Forbidden"}

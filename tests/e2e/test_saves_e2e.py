@@ -462,3 +462,37 @@ def test_states_e2e_round_trip(alice: Client, bob: Client, rom_id: int) -> None:
     assert bob.get(f"/api/states/{state['id']}/content").content == b"state-2"
     assert alice.post("/api/states/delete", {"states": [state["id"]]}).json() == [state["id"]]
     assert alice.get(f"/api/states/{state['id']}").status_code == 404
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
+def test_saves_e2e_device_bound_token_syncs_as_its_device(alice: Client, rom_id: int) -> None:
+    device = alice.device("handheld")
+    created = alice.post(
+        "/api/client-tokens",
+        {"name": "handheld", "scopes": ["assets.read", "assets.write"], "device_id": device},
+    )
+    assert created.status_code == 201, created.text
+    handheld = Client.__new__(Client)
+    handheld.base, handheld.http, handheld.auth = (
+        alice.base,
+        alice.http,
+        _BearerAuth(created.json()["raw_token"]),
+    )
+
+    # No device_id and no devices.* scope: the token's own device is used.
+    uploaded = handheld.upload(rom_id, b"progress", slot="main")
+    assert uploaded.status_code == 200, uploaded.text
+    assert uploaded.json()["origin_device_id"] == device
+    assert [s["device_id"] for s in uploaded.json()["device_syncs"]] == [device]
+    listed = handheld.get("/api/saves", rom_id=rom_id)
+    assert listed.status_code == 200 and listed.json()[0]["device_syncs"][0]["is_current"] is True
+    # Naming a device explicitly still needs the devices scope.
+    assert handheld.get("/api/saves", rom_id=rom_id, device_id=device).status_code == 403

@@ -519,3 +519,14 @@ def test_states_round_trip(lambda_context) -> None:
     assert json.loads(call("get_state", "GET", f"/api/states/{state['id']}", lambda_context)["body"])[
         "detail"
     ]
+
+
+@pytest.mark.usefixtures("seeded")
+def test_upload_publishes_business_metrics(lambda_context, capsys) -> None:
+    first = invoke("upload_save", load_event("upload_save/slot_with_device.json"), lambda_context)
+    assert first["statusCode"] == 200
+    emitted = capsys.readouterr().out
+    assert '"SaveUploads"' in emitted and '"UploadedBytes"' in emitted
+    # The same device again, with the same bytes: it is current, so this is a dedup answer.
+    invoke("upload_save", load_event("upload_save/slot_with_device.json"), lambda_context)
+    assert '"DeduplicatedUploads"' in capsys.readouterr().out

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Generic, Literal, TypeVar, overload
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from cloudsaves import storage
 from cloudsaves.aws import table
 from cloudsaves.clock import iso, now_iso, parse_iso, utcnow
@@ -44,7 +46,7 @@ from cloudsaves.models.assets import (
     UploadParams,
 )
 from cloudsaves.models.devices import DeviceRecord
-from cloudsaves.observability import logger
+from cloudsaves.observability import logger, metrics
 from cloudsaves.repositories.assets import AssetsRepository, ContentChange
 from cloudsaves.services import asset_forms, asset_views
 from cloudsaves.services.devices import resolve_device, touch_last_seen
@@ -533,8 +535,10 @@ def _commit(context: _Context, stored: StoredFile, screenshot: StoredFile | None
     written = [f.object_key for f in (stored, screenshot) if f is not None]
     try:
         outcome = _commit_with_retries(context, stored, screenshot)
-    except AppError:
+    except AppError as exc:
         storage.delete_objects(written)  # decided: nothing was written, the bytes are nobody's
+        if isinstance(exc, Conflict):
+            metrics.add_metric(name="SyncConflicts", unit=MetricUnit.Count, value=1)
         raise
     except BaseException:
         # The write may have landed (a timeout after DynamoDB applied it): keeping unreferenced bytes
@@ -543,7 +547,10 @@ def _commit(context: _Context, stored: StoredFile, screenshot: StoredFile | None
         raise
     if outcome.deduplicated:
         storage.delete_objects(written)
+        metrics.add_metric(name="DeduplicatedUploads", unit=MetricUnit.Count, value=1)
         return outcome
+    metrics.add_metric(name=f"{context.kind.capitalize()}Uploads", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="UploadedBytes", unit=MetricUnit.Bytes, value=stored.file_size_bytes)
     storage.delete_objects(_replaced_keys(outcome.replaced, outcome.record))
     principal = context.principal
     if context.device is not None:

@@ -35,12 +35,15 @@ def resolve_device(principal: Principal, device_id: str | None, *, write: bool) 
     """The device a request names (`device_id`, else the device-bound token's), or None when none.
 
     Naming a device needs devices.write (write=True) or devices.read (write=False): else Forbidden.
-    An unknown or another user's device is NotFound("Device not found").
+    A device-bound token needs neither for its own device: the binding is the permission, and
+    without this such a token could not even list saves. An unknown or another user's device is
+    NotFound("Device not found").
     """
     chosen = device_id or principal.device_id
     if not chosen:
         return None
-    principal.require(Scope.DEVICES_WRITE if write else Scope.DEVICES_READ)
+    if device_id:
+        principal.require(Scope.DEVICES_WRITE if write else Scope.DEVICES_READ)
     device = _lookup(principal.user_id, chosen)
     if device is None:
         raise NotFound("Device not found")

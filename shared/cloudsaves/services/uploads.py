@@ -15,6 +15,8 @@ import tempfile
 import time
 from datetime import timedelta
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from cloudsaves import storage
 from cloudsaves.aws import table
 from cloudsaves.clock import utcnow
@@ -35,6 +37,7 @@ from cloudsaves.models.uploads import (
     UploadFile,
     UploadReservation,
 )
+from cloudsaves.observability import metrics
 from cloudsaves.repositories.uploads import UploadsRepository
 from cloudsaves.services import assets
 from cloudsaves.settings import get_settings
@@ -171,6 +174,7 @@ def _commit(
         for file, stored_kind in zip(staged, (kind, "screenshot"), strict=False):
             stored.append(_check_and_copy(principal.user_id, stored_kind, file))
     except _Mismatch as exc:
+        metrics.add_metric(name="DirectUploadsRejected", unit=MetricUnit.Count, value=1)
         _discard(staged, stored)
         repo.release(reservation.upload_id, token)  # nothing committed: the client may PUT again
         raise Unprocessable(str(exc)) from None
