@@ -6,7 +6,7 @@ SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run test test-fast lint format typecheck validate build deploy bench admin import-roms clean
+.PHONY: help install run test test-fast lint format validate build deploy openapi bench admin import-roms clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,7 +41,11 @@ format: $(STAMP) ## format the code
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: $(STAMP) ## direct-transfer benchmark against the local stack
+openapi: $(STAMP) ## regenerate docs/openapi.json from the handlers
+	PYTHONPATH=.:shared $(PY) -m local_stack.openapi > docs/openapi.json
+
+bench: $(STAMP) ## benchmarks: cold-start imports, direct transfers vs plain boto3 on the local stack
+	PYTHONPATH=.:shared $(PY) bench/cold_start.py
 	PYTHONPATH=.:shared $(PY) bench/direct_transfer.py
 
 # SAM CLI pins its own boto3 and pydantic, so it lives in its own venv, installed only when needed.

@@ -21,7 +21,7 @@ import pytest
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "cloud-saves")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "CloudSaves")
 
-from cloudsaves.http import Principal
+from cloudsaves.http import Principal, principal_context
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_TABLE = "cloudsaves-test"
@@ -132,14 +132,7 @@ def load_event(path: str) -> dict[str, Any]:
 def authorizer_context(principal: Principal | None) -> dict[str, Any]:
     if principal is None:
         return {"authenticated": False, "reason": "Not authenticated"}
-    return {
-        "authenticated": True,
-        "user_id": principal.user_id,
-        "username": principal.username,
-        "role": principal.role,
-        "scopes": " ".join(sorted(principal.scopes)),
-        "device_id": principal.device_id or "",
-    }
+    return principal_context(principal)
 
 
 def api_event(

@@ -47,6 +47,18 @@ def authorize(app: APIGatewayHttpResolver, *scopes: str) -> Principal:
     return principal
 
 
+def principal_context(principal: Principal) -> dict[str, Any]:
+    """The authorizer's context for a caller; `principal_from_event` reads it back."""
+    return {
+        "authenticated": True,
+        "user_id": principal.user_id,
+        "username": principal.username,
+        "role": principal.role,
+        "scopes": " ".join(sorted(principal.scopes)),
+        "device_id": principal.device_id or "",
+    }
+
+
 def principal_from_event(event: dict[str, Any]) -> Principal:
     context = (event.get("requestContext") or {}).get("authorizer", {}).get("lambda") or {}
     if str(context.get("authenticated")).lower() != "true":

@@ -87,7 +87,9 @@ class StoredFile:
 # --- API models -----------------------------------------------------------------------------------
 
 
-class ScreenshotSchema(BaseModel):
+class AssetFileSchema(BaseModel):
+    """The file fields RomM's saves, states and screenshots share."""
+
     id: int
     rom_id: int
     user_id: int
@@ -102,6 +104,9 @@ class ScreenshotSchema(BaseModel):
     missing_from_fs: bool = False
     created_at: str
     updated_at: str
+
+
+class ScreenshotSchema(AssetFileSchema):
     is_gallery: bool = False
     is_public: bool = False
 
@@ -114,21 +119,7 @@ class DeviceSyncSchema(BaseModel):
     is_current: bool
 
 
-class StateSchema(BaseModel):
-    id: int
-    rom_id: int
-    user_id: int
-    file_name: str
-    file_name_no_tags: str
-    file_name_no_ext: str
-    file_extension: str
-    file_path: str
-    file_size_bytes: int
-    full_path: str
-    download_path: str
-    missing_from_fs: bool = False
-    created_at: str
-    updated_at: str
+class StateSchema(AssetFileSchema):
     emulator: str | None
     content_hash: str | None = None  # beyond RomM's StateSchema: states are hashed too
     is_public: bool = False

@@ -405,43 +405,40 @@ class AssetsRepository:
 
     def put_sync(self, save_id: int, device_id: str, sync: SyncRecord) -> SaveRecord:
         """Set one device's sync record on a save (ConcurrentUpdate when the save is gone)."""
-        with conditional_write():
-            item = self._table.update_item(
-                Key=self._key(save_id),
-                UpdateExpression="SET syncs.#device = :sync",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#device": device_id},
-                ExpressionAttributeValues={":sync": sync.model_dump(mode="json")},
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
-        record = self._record(item)
-        assert isinstance(record, SaveRecord)
-        return record
+        return self._update_sync(
+            save_id, device_id, "SET syncs.#device = :v", "attribute_exists(pk)", sync.model_dump(mode="json")
+        )
 
     def set_untracked_flag(self, save_id: int, device_id: str, untracked: bool) -> SaveRecord:
         """Flip `is_untracked` of an existing sync record (ConcurrentUpdate when there is none)."""
-        with conditional_write():
-            item = self._table.update_item(
-                Key=self._key(save_id),
-                UpdateExpression="SET syncs.#device.is_untracked = :u",
-                ConditionExpression="attribute_exists(syncs.#device)",
-                ExpressionAttributeNames={"#device": device_id},
-                ExpressionAttributeValues={":u": untracked},
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
-        record = self._record(item)
-        assert isinstance(record, SaveRecord)
-        return record
+        return self._update_sync(
+            save_id,
+            device_id,
+            "SET syncs.#device.is_untracked = :v",
+            "attribute_exists(syncs.#device)",
+            untracked,
+        )
 
     def add_sync_if_absent(self, save_id: int, device_id: str, sync: SyncRecord) -> SaveRecord:
         """Create a sync record where there is none (ConcurrentUpdate when one exists or the save is gone)."""
+        return self._update_sync(
+            save_id,
+            device_id,
+            "SET syncs.#device = :v",
+            "attribute_exists(pk) AND attribute_not_exists(syncs.#device)",
+            sync.model_dump(mode="json"),
+        )
+
+    def _update_sync(
+        self, save_id: int, device_id: str, update: str, condition: str, value: Any
+    ) -> SaveRecord:
         with conditional_write():
             item = self._table.update_item(
                 Key=self._key(save_id),
-                UpdateExpression="SET syncs.#device = :sync",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(syncs.#device)",
+                UpdateExpression=update,
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#device": device_id},
-                ExpressionAttributeValues={":sync": sync.model_dump(mode="json")},
+                ExpressionAttributeValues={":v": value},
                 ReturnValues="ALL_NEW",
             )["Attributes"]
         record = self._record(item)

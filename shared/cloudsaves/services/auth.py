@@ -17,7 +17,7 @@ from cloudsaves.auth.tokens import (
 )
 from cloudsaves.clock import now_iso, utcnow
 from cloudsaves.errors import AppError, BadRequest, Forbidden, Unauthorized
-from cloudsaves.http import Principal
+from cloudsaves.http import Principal, principal_context
 from cloudsaves.models.users import TokenResponse, UserRecord
 from cloudsaves.services.users import users_repository
 
@@ -46,14 +46,7 @@ def authorizer_context(authorization: str) -> dict[str, Any]:
         principal = authenticate(authorization)
     except AppError as exc:
         return {"authenticated": False, "reason": str(exc.detail)}
-    return {
-        "authenticated": True,
-        "user_id": principal.user_id,
-        "username": principal.username,
-        "role": principal.role,
-        "scopes": " ".join(sorted(principal.scopes)),
-        "device_id": principal.device_id or "",
-    }
+    return principal_context(principal)
 
 
 def grant_token(form: dict[str, str]) -> TokenResponse:
