@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import ROOT, api_event, load_function, make_principal, response_json
+from tests.conftest import ROOT, api_event, load_event, load_function, make_principal, response_json
 from tests.integration.test_auth_handlers import authorize_header
 
 ROM = {
@@ -203,3 +203,43 @@ def test_events_directory_matches_handlers(aws, lambda_context):
         event = json.loads(event_file.read_text())
         assert event.get("version") == "2.0", event_file
         assert event["routeKey"].split(" ")[0] == event["requestContext"]["http"]["method"], event_file
+
+
+@pytest.mark.parametrize(
+    ("event_file", "status"),
+    [
+        ("heartbeat/get.json", 200),
+        ("token/password_grant.json", 200),
+        ("create_user/editor.json", 201),
+        ("get_current_user/me.json", 200),
+        ("create_client_token/handheld.json", 201),
+        ("list_client_tokens/mine.json", 200),
+        ("delete_client_token/unknown.json", 404),
+        ("put_rom/emerald.json", 200),
+        ("get_rom/emerald.json", 200),
+        ("list_roms/probe.json", 200),
+    ],
+)
+def test_committed_events_answer_as_expected(aws, lambda_context, event_file, status):
+    from cloudsaves.models.users import UserCreate
+    from cloudsaves.services.users import create_user
+
+    from cloudsaves.models.roms import RomUpsert
+    from cloudsaves.services.roms import upsert_rom
+
+    user = create_user(UserCreate(username="alice", password="correct-horse-battery", role="viewer"))
+    upsert_rom(10, RomUpsert(**ROM))
+    event = load_event(event_file)
+    if "authorizer" in event["requestContext"]:
+        event["requestContext"]["authorizer"]["lambda"]["user_id"] = user.id
+    response = load_function(event_file.split("/")[0]).lambda_handler(event, lambda_context)
+    assert response["statusCode"] == status, response.get("body")
+
+
+def test_committed_authorizer_event_authenticates_basic(aws, lambda_context):
+    from cloudsaves.models.users import UserCreate
+    from cloudsaves.services.users import create_user
+
+    create_user(UserCreate(username="alice", password="correct-horse-battery", role="viewer"))
+    result = load_function("authorizer").lambda_handler(load_event("authorizer/basic.json"), lambda_context)
+    assert result["isAuthorized"] is True and result["context"]["username"] == "alice"
