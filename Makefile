@@ -65,10 +65,16 @@ build: $(SAM) ## sam build (no Docker: the makefile builds fetch arm64 wheels)
 CONFIG_ENV ?= default
 NO_AWS := make deploy needs AWS credentials and a region: AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) and AWS_DEFAULT_REGION
 
-deploy: $(SAM) ## sam deploy with a samconfig.toml section: make deploy [CONFIG_ENV=staging] [GUIDED=1]
+# The section's stack_name (deploy, else global parameters), asked of CloudFormation: absent means first deploy.
+STACK_EXISTS := $(SAM_VENV)/bin/python -c 'import boto3, tomllib; c = tomllib.load(open("samconfig.toml", "rb")).get("$(CONFIG_ENV)", {}); \
+	name = c.get("deploy", {}).get("parameters", {}).get("stack_name") or c["global"]["parameters"]["stack_name"]; \
+	boto3.client("cloudformation").describe_stacks(StackName=name)' 2>/dev/null
+
+deploy: $(SAM) ## sam build + sam deploy (guided the first time): make deploy [CONFIG_ENV=staging] [GUIDED=1]
 	@$(SAM_VENV)/bin/python -c 'import boto3; s = boto3.Session(); s.get_credentials() and s.region_name or exit("$(NO_AWS)")'
 	$(MAKE) build
-	$(SAM) deploy --config-env $(CONFIG_ENV) $(if $(GUIDED),--guided)
+	@if [ -z "$(GUIDED)" ] && $(STACK_EXISTS); then $(SAM) deploy --config-env $(CONFIG_ENV); \
+	else $(SAM) deploy --config-env $(CONFIG_ENV) --guided; fi
 
 admin: $(STAMP) ## create an admin in the configured table: make admin USERNAME=name
 	PYTHONPATH=shared $(PY) -m cloudsaves.cli create-admin --username $(USERNAME)
