@@ -85,6 +85,30 @@ def test_list_roms_pages_and_filters_by_platform(aws, lambda_context):
     assert [r["id"] for r in single["items"]] == [2]
 
 
+def test_rom_counts_follow_upserts_and_platform_moves(aws, lambda_context):
+    for rom_id, platform in [(1, 7), (2, 7), (3, 8)]:
+        put_rom(lambda_context, rom_id, {**ROM, "platform_id": platform})
+    put_rom(lambda_context, 2, {**ROM, "platform_id": 7, "name": "renamed"})  # same platform: no change
+    put_rom(lambda_context, 1, {**ROM, "platform_id": 8})  # moves from 7 to 8
+    assert response_json(list_roms(lambda_context, {"limit": "1"}))["total"] == 3
+    assert response_json(list_roms(lambda_context, {"platform_id": "7"}))["total"] == 1
+    on_8 = response_json(list_roms(lambda_context, {"platform_id": "8"}))
+    assert on_8["total"] == 2 and [r["id"] for r in on_8["items"]] == [1, 3]
+
+
+def test_rom_page_reads_only_up_to_offset_plus_limit(aws, lambda_context, monkeypatch):
+    from cloudsaves.aws import table
+
+    for rom_id in range(1, 31):
+        put_rom(lambda_context, rom_id, ROM)
+    read: list[int] = []
+    real_query = table().query
+    monkeypatch.setattr(table(), "query", lambda **kw: read.append(kw["Limit"]) or real_query(**kw))
+    page = response_json(list_roms(lambda_context, {"limit": "2", "offset": "3"}))
+    assert [r["id"] for r in page["items"]] == [4, 5] and page["total"] == 30
+    assert read == [5]
+
+
 @pytest.mark.parametrize("query", [{"limit": "-1"}, {"limit": "100000"}, {"offset": "x"}])
 def test_list_roms_rejects_bad_paging(aws, lambda_context, query):
     assert list_roms(lambda_context, query)["statusCode"] == 422
@@ -221,11 +245,10 @@ def test_events_directory_matches_handlers(aws, lambda_context):
     ],
 )
 def test_committed_events_answer_as_expected(aws, lambda_context, event_file, status):
-    from cloudsaves.models.users import UserCreate
-    from cloudsaves.services.users import create_user
-
     from cloudsaves.models.roms import RomUpsert
+    from cloudsaves.models.users import UserCreate
     from cloudsaves.services.roms import upsert_rom
+    from cloudsaves.services.users import create_user
 
     user = create_user(UserCreate(username="alice", password="correct-horse-battery", role="viewer"))
     upsert_rom(10, RomUpsert(**ROM))

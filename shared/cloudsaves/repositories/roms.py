@@ -1,57 +1,106 @@
-"""The ROM catalog: one item per ROM, listed through gsi1 (all) and gsi2 (per platform)."""
+"""The ROM catalog: one item per ROM, listed through gsi1 (all) and gsi2 (per platform), with counts.
+
+RomM's page shape needs a `total`, and clients probe `GET /api/roms?limit=1` on every start: counting by
+reading the whole catalog would make each probe cost the catalog's size. So every upsert keeps count
+items (the catalog's and each platform's) in the same transaction, and a page reads only the ROMs up
+to `offset + limit` plus one GetItem per count.
+"""
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
+from cloudsaves.errors import ConcurrentUpdate
 from cloudsaves.models.roms import RomSchema
 from cloudsaves.repositories import keys
-from cloudsaves.repositories.dynamo import plain
+from cloudsaves.repositories.dynamo import conditional_write, plain
 
 CATALOG_PARTITION = "ROMS"
+COUNT_SK = "COUNT"
 _ROM_FIELDS = set(RomSchema.model_fields)
+_UPSERT_ATTEMPTS = 5
 
 
 class RomsRepository:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def get(self, rom_id: int) -> RomSchema | None:
-        item = self._table.get_item(Key={"pk": keys.rom_pk(rom_id), "sk": keys.PROFILE}).get("Item")
+    def get(self, rom_id: int, *, consistent: bool = False) -> RomSchema | None:
+        key = {"pk": keys.rom_pk(rom_id), "sk": keys.PROFILE}
+        item = self._table.get_item(Key=key, ConsistentRead=consistent).get("Item")
         return _rom(item) if item else None
 
     def put(self, rom: RomSchema) -> None:
-        self._table.put_item(Item=self._item(rom))
-
-    def put_many(self, roms: list[RomSchema]) -> None:
-        with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
-            for rom in roms:
-                batch.put_item(Item=self._item(rom))
+        """Insert or replace the ROM and move the counts with it, atomically (a lost race re-reads)."""
+        for _ in range(_UPSERT_ATTEMPTS):
+            old = self.get(rom.id, consistent=True)
+            try:
+                with conditional_write():
+                    self._table.meta.client.transact_write_items(TransactItems=self._upsert_items(rom, old))
+                return
+            except ConcurrentUpdate:
+                continue
+        raise ConcurrentUpdate(f"ROM {rom.id} kept changing while being written")
 
     def page(self, platform_ids: list[int], limit: int, offset: int) -> tuple[list[RomSchema], int]:
-        """ROMs ordered by id with RomM's offset paging, over one index partition per platform."""
-        partitions = [f"PLATFORM#{p}" for p in sorted(set(platform_ids))] or [CATALOG_PARTITION]
+        """ROMs ordered by id with RomM's offset paging, merged across the platforms asked for."""
+        partitions = [_platform_partition(p) for p in sorted(set(platform_ids))] or [CATALOG_PARTITION]
         index = "gsi2" if platform_ids else "gsi1"
-        roms: list[RomSchema] = []
-        for partition in partitions:
-            roms.extend(self._query_partition(index, partition))
-        roms.sort(key=lambda rom: rom.id)
-        return roms[offset : offset + limit], len(roms)
+        wanted = offset + limit
+        ordered = heapq.merge(*(self._first(index, p, wanted) for p in partitions), key=lambda rom: rom.id)
+        items = [rom for position, rom in enumerate(ordered) if position < wanted][offset:]
+        return items, sum(self._count(partition) for partition in partitions)
 
-    def _query_partition(self, index: str, partition: str) -> list[RomSchema]:
+    def _first(self, index: str, partition: str, wanted: int) -> list[RomSchema]:
         from boto3.dynamodb.conditions import Key
 
         kwargs: dict[str, Any] = {
             "IndexName": index,
             "KeyConditionExpression": Key(f"{index}pk").eq(partition),
+            "Limit": min(wanted, 1000),
         }
         roms: list[RomSchema] = []
-        while True:
+        while len(roms) < wanted:
             page = self._table.query(**kwargs)
             roms.extend(_rom(item) for item in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
-                return roms
+                break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return roms[:wanted]
+
+    def _count(self, partition: str) -> int:
+        item = self._table.get_item(Key={"pk": partition, "sk": COUNT_SK}).get("Item") or {}
+        return int(item.get("rom_count", 0))
+
+    def _upsert_items(self, rom: RomSchema, old: RomSchema | None) -> list[dict[str, Any]]:
+        name = self._table.name
+        if old is None:
+            put_condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+            moves = {CATALOG_PARTITION: 1, _platform_partition(rom.platform_id): 1}
+        else:
+            put_condition = {
+                "ConditionExpression": "platform_id = :old_platform",
+                "ExpressionAttributeValues": {":old_platform": old.platform_id},
+            }
+            moves = {_platform_partition(old.platform_id): -1}
+            moves[_platform_partition(rom.platform_id)] = (
+                moves.get(_platform_partition(rom.platform_id), 0) + 1
+            )
+        items: list[dict[str, Any]] = [{"Put": {"TableName": name, "Item": self._item(rom), **put_condition}}]
+        for partition, delta in moves.items():
+            if delta:
+                items.append(
+                    {
+                        "Update": {
+                            "TableName": name,
+                            "Key": {"pk": partition, "sk": COUNT_SK},
+                            "UpdateExpression": "ADD rom_count :delta",
+                            "ExpressionAttributeValues": {":delta": delta},
+                        }
+                    }
+                )
+        return items
 
     @staticmethod
     def _item(rom: RomSchema) -> dict[str, Any]:
@@ -61,10 +110,14 @@ class RomsRepository:
             "sk": keys.PROFILE,
             "gsi1pk": CATALOG_PARTITION,
             "gsi1sk": order,
-            "gsi2pk": f"PLATFORM#{rom.platform_id}",
+            "gsi2pk": _platform_partition(rom.platform_id),
             "gsi2sk": order,
             **rom.model_dump(),
         }
+
+
+def _platform_partition(platform_id: int) -> str:
+    return f"PLATFORM#{platform_id}"
 
 
 def _rom(item: dict[str, Any]) -> RomSchema:

@@ -32,5 +32,7 @@ def list_roms(platform_ids: list[int], limit: int, offset: int) -> RomPage:
 
 
 def import_roms(roms: list[RomSchema]) -> int:
-    roms_repository().put_many(roms)
+    repo = roms_repository()
+    for rom in roms:
+        repo.put(rom)  # one at a time: each upsert moves the catalog counts with it
     return len(roms)
