@@ -23,9 +23,11 @@ install: $(STAMP) ## create .venv with the pinned dependencies
 run: $(STAMP) ## start the local stack (API on CLOUDSAVES_PORT, default 3000)
 	PYTHONPATH=.:shared $(PY) -m local_stack
 
-test: $(STAMP) ## lint the template and code, then run every test
+test: $(STAMP) ## lint the template and code, type-check the layer, then run every test
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	PYTHONPATH=.:shared $(PY) -m pytest -n 2 --dist loadgroup
 
 test-fast: $(STAMP) ## unit and integration tests only

@@ -29,7 +29,6 @@ TEST_BUCKET = "cloudsaves-test-bucket"
 TEST_JWT_SECRET = "test-secret-for-hs256-signing-0123456789"
 
 
-
 @pytest.fixture(autouse=True)
 def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name, value in {
