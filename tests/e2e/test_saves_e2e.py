@@ -496,3 +496,21 @@ def test_saves_e2e_device_bound_token_syncs_as_its_device(alice: Client, rom_id:
     assert listed.status_code == 200 and listed.json()[0]["device_syncs"][0]["is_current"] is True
     # Naming a device explicitly still needs the devices scope.
     assert handheld.get("/api/saves", rom_id=rom_id, device_id=device).status_code == 403
+
+
+@pytest.mark.parametrize("kind", ["save", "state"])
+def test_saves_e2e_screenshot_download_path_serves_it_with_the_assets_access(
+    alice: Client, bob: Client, rom_id: int, kind: str
+) -> None:
+    shot = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    asset = alice.upload(rom_id, b"progress", screenshot=shot, kind=kind).json()
+    path = asset["screenshot"]["download_path"]
+    assert path.startswith(f"/api/{kind}s/{asset['id']}/screenshot?timestamp=")
+    assert alice.get(path).content == shot
+    assert bob.get(path).status_code == 404  # private: as the asset itself
+    alice.http.put(
+        f"{alice.base}/api/{kind}s/{asset['id']}/visibility", json={"is_public": True}, auth=alice.auth
+    )
+    assert bob.get(path).content == shot
+    bare = alice.upload(rom_id, b"no picture", "bare.srm", kind=kind).json()
+    assert alice.get(f"/api/{kind}s/{bare['id']}/screenshot").status_code == 404

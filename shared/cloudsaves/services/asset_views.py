@@ -78,11 +78,18 @@ def _screenshot_schema(record: AnyRecord) -> ScreenshotSchema | None:
         file_path=folder,
         file_size_bytes=shot.file_size_bytes,
         full_path=full_path,
-        download_path=f"/api/raw/assets/{quote(full_path)}?timestamp={quote(shot.updated_at, safe='')}",
+        # Served by GET /api/{saves|states}/{id}/screenshot (RomM's /api/raw/assets path has no route here).
+        download_path=(
+            f"/api/{_kind_of(record)}s/{record.id}/screenshot?timestamp={quote(shot.updated_at, safe='')}"
+        ),
         created_at=shot.created_at,
         updated_at=shot.updated_at,
         is_public=record.is_public,  # the screenshot follows its save's visibility
     )
+
+
+def _kind_of(record: AnyRecord) -> str:
+    return "save" if isinstance(record, SaveRecord) else "state"
 
 
 def device_names_of(

@@ -379,6 +379,23 @@ def open_download(
     return record
 
 
+def download_screenshot(kind: Kind, principal: Principal, asset_id: int) -> Download:
+    """The asset's screenshot, readable by whoever may read the asset (it follows the visibility)."""
+    for _ in range(2):  # the screenshot may be replaced between reading the record and the object
+        record = _readable(kind, principal, asset_id)
+        shot = record.screenshot
+        if shot is None:
+            raise NotFound("Screenshot not found")
+        if shot.file_size_bytes > get_settings().max_inline_download_bytes:
+            return Download(
+                shot.file_name, redirect_url=storage.presigned_get(shot.object_key, shot.file_name).url
+            )
+        data = _object_or_none(shot.object_key)
+        if data is not None:
+            return Download(shot.file_name, data=data)
+    raise NotFound("Screenshot not found")
+
+
 def download_asset(
     kind: Kind,
     principal: Principal,
