@@ -62,7 +62,6 @@ AUTOCLEANUP_MIN, AUTOCLEANUP_MAX = 1, 100
 # Each attempt re-reads and decides again; only a storm of writers to one slot or name exhausts them.
 MAX_COMMIT_ATTEMPTS = 8
 
-_NOUN = {"save": "save", "state": "state"}
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
@@ -191,7 +190,7 @@ def upload_from_request(
     """`POST /api/saves` / `POST /api/states`: a multipart body with the file and an optional screenshot."""
     form = asset_forms.read_form(kind, request, required=True)
     context = _prepare(kind, principal, params)
-    part = asset_forms.file_part(form, asset_forms.FILE_PART[kind], _NOUN[kind], required=True)
+    part = asset_forms.file_part(form, asset_forms.FILE_PART[kind], kind, required=True)
     assert part is not None and part.filename is not None
     name = asset_forms.sanitized_name(kind, part.filename)
     screenshot = asset_forms.screenshot_of(form)
@@ -238,7 +237,7 @@ def update_from_request(
     """
     device = resolve_device(principal, device_id, write=True) if kind == "save" else None
     form = asset_forms.read_form(kind, request, required=False)
-    part = asset_forms.file_part(form, asset_forms.FILE_PART[kind], _NOUN[kind], required=False)
+    part = asset_forms.file_part(form, asset_forms.FILE_PART[kind], kind, required=False)
     screenshot = asset_forms.screenshot_of(form)
     repo = assets_repository(kind)
     current = _owned(kind, principal, asset_id)
@@ -382,17 +381,12 @@ def open_download(
 def download_screenshot(kind: Kind, principal: Principal, asset_id: int) -> Download:
     """The asset's screenshot, readable by whoever may read the asset (it follows the visibility)."""
     for _ in range(2):  # the screenshot may be replaced between reading the record and the object
-        record = _readable(kind, principal, asset_id)
-        shot = record.screenshot
+        shot = _readable(kind, principal, asset_id).screenshot
         if shot is None:
-            raise NotFound("Screenshot not found")
-        if shot.file_size_bytes > get_settings().max_inline_download_bytes:
-            return Download(
-                shot.file_name, redirect_url=storage.presigned_get(shot.object_key, shot.file_name).url
-            )
-        data = _object_or_none(shot.object_key)
-        if data is not None:
-            return Download(shot.file_name, data=data)
+            break
+        download = _download(shot.file_name, shot.object_key, shot.file_size_bytes)
+        if download is not None:
+            return download
     raise NotFound("Screenshot not found")
 
 
@@ -410,14 +404,19 @@ def download_asset(
         kind, principal, asset_id, device_id=device_id, session_id=session_id, optimistic=optimistic
     )
     for _ in range(2):  # the bytes may be replaced between reading the record and the object
-        if record.file_size_bytes > get_settings().max_inline_download_bytes:
-            url = storage.presigned_get(record.object_key, record.file_name).url
-            return Download(record.file_name, redirect_url=url)
-        data = _object_or_none(record.object_key)
-        if data is not None:
-            return Download(record.file_name, data=data)
+        download = _download(record.file_name, record.object_key, record.file_size_bytes)
+        if download is not None:
+            return download
         record = _readable(kind, principal, asset_id)
-    raise NotFound(f"{_NOUN[kind].capitalize()} file not found")
+    raise NotFound(f"{kind.capitalize()} file not found")
+
+
+def _download(file_name: str, object_key: str, size: int) -> Download | None:
+    """Inline bytes when they fit a Lambda response, else a presigned URL; None when the object is gone."""
+    if size > get_settings().max_inline_download_bytes:
+        return Download(file_name, redirect_url=storage.presigned_get(object_key, file_name).url)
+    data = _object_or_none(object_key)
+    return Download(file_name, data=data) if data is not None else None
 
 
 # --- sync bookkeeping ---------------------------------------------------------------------------------
@@ -481,11 +480,10 @@ def set_visibility(
 
 def delete_assets(kind: Kind, principal: Principal, asset_ids: list[int]) -> list[int]:
     """Delete all of the caller's listed assets, or none (404 naming the first that is not theirs)."""
-    noun = _NOUN[kind]
     if not asset_ids:
-        raise BadRequest(f"No {noun}s were provided")
+        raise BadRequest(f"No {kind}s were provided")
     if len(asset_ids) > MAX_DELETE_IDS:
-        raise BadRequest(f"At most {MAX_DELETE_IDS} {noun}s can be deleted at once")
+        raise BadRequest(f"At most {MAX_DELETE_IDS} {kind}s can be deleted at once")
     repo = assets_repository(kind)
     for _ in range(MAX_COMMIT_ATTEMPTS):
         found = repo.get_many(asset_ids, consistent=True)
@@ -498,7 +496,7 @@ def delete_assets(kind: Kind, principal: Principal, asset_ids: list[int]) -> lis
         except ConcurrentUpdate:
             _backoff()  # one changed or vanished meanwhile: look again
     else:
-        raise Conflict(f"The {noun}s kept changing while being deleted; try again")
+        raise Conflict(f"The {kind}s kept changing while being deleted; try again")
     records = list(found.values())
     repo.remove_index_entries(records)
     storage.delete_objects(_all_keys(records))
@@ -656,7 +654,7 @@ def _update_in_place(
             return record, current
         except ConcurrentUpdate:
             _backoff()
-    raise Conflict(f"The {_NOUN[kind]} kept changing while being updated; try again")
+    raise Conflict(f"The {kind} kept changing while being updated; try again")
 
 
 def _with_changes(
@@ -867,7 +865,7 @@ def _readable(kind: Kind, principal: Principal, asset_id: int) -> AnyRecord:
 
 
 def _not_found(kind: Kind, asset_id: int) -> NotFound:
-    return NotFound(f"{_NOUN[kind].capitalize()} with ID {asset_id} not found")
+    return NotFound(f"{kind.capitalize()} with ID {asset_id} not found")
 
 
 def _object_or_none(key: str) -> bytes | None:
