@@ -11,8 +11,8 @@ import pytest
 
 from cloudsaves.aws import table
 from cloudsaves.http import Principal
-from cloudsaves.repositories import keys
 from tests.conftest import api_event, load_event, load_function, make_principal, response_json
+from tests.devices_support import put_save, syncs_of
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -47,26 +47,6 @@ def _device_event(method: str, device_id: str, principal: Principal | None = ALI
 
 def _get(context: Any, device_id: str, principal: Principal = ALICE) -> dict[str, Any]:
     return _call("get_device", _device_event("GET", device_id, principal), context)
-
-
-def _put_save(save_id: int, user_id: int, syncs: dict[str, Any]) -> None:
-    updated_at = "2025-02-01T00:00:00.000000+00:00"
-    table().put_item(
-        Item={
-            "pk": f"SAVE#{save_id}",
-            "sk": keys.PROFILE,
-            "id": save_id,
-            "user_id": user_id,
-            "updated_at": updated_at,
-            "syncs": syncs,
-            "gsi1pk": keys.user_saves_gsi1pk(user_id),
-            "gsi1sk": f"{updated_at}#{save_id:020d}",
-        }
-    )
-
-
-def _syncs(save_id: int) -> dict[str, Any]:
-    return table().get_item(Key={"pk": f"SAVE#{save_id}", "sk": keys.PROFILE})["Item"]["syncs"]
 
 
 SYNC = {"last_synced_at": "2025-02-01T00:00:00.000000+00:00", "is_untracked": False}
@@ -148,14 +128,14 @@ def test_create_device_allow_duplicate_always_creates(lambda_context: Any) -> No
 
 def test_create_device_reset_syncs_clears_the_matched_devices_records(lambda_context: Any) -> None:
     first = response_json(_create(lambda_context, {"mac_address": "AA:BB:CC:DD:EE:FF"}))["device_id"]
-    _put_save(1, ALICE.user_id, {first: SYNC, "other": SYNC})
+    put_save(1, ALICE.user_id, {first: SYNC, "other": SYNC})
 
     kept = _create(lambda_context, {"mac_address": "AA:BB:CC:DD:EE:FF"})
-    assert set(_syncs(1)) == {first, "other"}  # no reset asked: records kept
+    assert set(syncs_of(1)) == {first, "other"}  # no reset asked: records kept
     reset = _create(lambda_context, {"mac_address": "AA:BB:CC:DD:EE:FF", "reset_syncs": True})
 
     assert kept["statusCode"] == reset["statusCode"] == 200
-    assert set(_syncs(1)) == {"other"}
+    assert set(syncs_of(1)) == {"other"}
 
 
 def test_create_device_match_refreshes_last_seen(lambda_context: Any) -> None:
@@ -382,16 +362,16 @@ def test_update_device_bad_sync_mode_is_422(lambda_context: Any) -> None:
 
 def test_delete_device_returns_204_and_removes_its_sync_records(lambda_context: Any) -> None:
     device_id = response_json(_create(lambda_context, {"name": "Deck"}))["device_id"]
-    _put_save(1, ALICE.user_id, {device_id: SYNC, "other": SYNC})
-    _put_save(2, ALICE.user_id, {device_id: SYNC})
+    put_save(1, ALICE.user_id, {device_id: SYNC, "other": SYNC})
+    put_save(2, ALICE.user_id, {device_id: SYNC})
 
     response = _call("delete_device", _device_event("DELETE", device_id), lambda_context)
 
     assert response["statusCode"] == 204
     assert not response.get("body")
     assert _get(lambda_context, device_id)["statusCode"] == 404
-    assert set(_syncs(1)) == {"other"}
-    assert _syncs(2) == {}
+    assert set(syncs_of(1)) == {"other"}
+    assert syncs_of(2) == {}
 
 
 def test_delete_device_of_another_user_is_404_and_keeps_it(lambda_context: Any) -> None:

@@ -13,6 +13,7 @@ from cloudsaves.repositories import keys
 from cloudsaves.repositories.devices import DevicesRepository
 from cloudsaves.services import devices as service
 from tests.conftest import make_principal
+from tests.devices_support import put_save, syncs_of
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -23,27 +24,6 @@ OTHER = 2002
 def _device(device_id: str, user_id: int = USER, **fields: Any) -> DeviceRecord:
     now = "2025-01-01T00:00:00.000000+00:00"
     return DeviceRecord(id=device_id, user_id=user_id, created_at=now, updated_at=now, **fields)
-
-
-def _put_save(save_id: int, user_id: int, syncs: dict[str, Any]) -> None:
-    """A save item in the saves layout, with only the attributes sync clearing looks at."""
-    updated_at = "2025-02-01T00:00:00.000000+00:00"
-    table().put_item(
-        Item={
-            "pk": f"SAVE#{save_id}",
-            "sk": keys.PROFILE,
-            "id": save_id,
-            "user_id": user_id,
-            "updated_at": updated_at,
-            "syncs": syncs,
-            "gsi1pk": keys.user_saves_gsi1pk(user_id),
-            "gsi1sk": f"{updated_at}#{save_id:020d}",
-        }
-    )
-
-
-def _syncs(save_id: int) -> dict[str, Any]:
-    return table().get_item(Key={"pk": f"SAVE#{save_id}", "sk": keys.PROFILE})["Item"]["syncs"]
 
 
 def _record(device_id: str) -> dict[str, Any]:
@@ -83,23 +63,23 @@ def test_repository_update_of_missing_device_raises(repo: DevicesRepository) -> 
 
 
 def test_repository_clear_syncs_removes_only_that_device(repo: DevicesRepository) -> None:
-    _put_save(1, USER, {"d1": _record("d1"), "d2": _record("d2")})
-    _put_save(2, USER, {"d1": _record("d1")})
-    _put_save(3, USER, {"d2": _record("d2")})
-    _put_save(4, OTHER, {"d1": _record("d1")})
+    put_save(1, USER, {"d1": _record("d1"), "d2": _record("d2")})
+    put_save(2, USER, {"d1": _record("d1")})
+    put_save(3, USER, {"d2": _record("d2")})
+    put_save(4, OTHER, {"d1": _record("d1")})
 
     cleared = repo.clear_syncs(USER, "d1")
 
     assert cleared == 2
-    assert set(_syncs(1)) == {"d2"}
-    assert _syncs(2) == {}
-    assert set(_syncs(3)) == {"d2"}
-    assert set(_syncs(4)) == {"d1"}  # another user's save is untouched
+    assert set(syncs_of(1)) == {"d2"}
+    assert syncs_of(2) == {}
+    assert set(syncs_of(3)) == {"d2"}
+    assert set(syncs_of(4)) == {"d1"}  # another user's save is untouched
 
 
 def test_repository_clear_syncs_pages_through_many_saves(repo: DevicesRepository) -> None:
     for save_id in range(1, 31):
-        _put_save(save_id, USER, {"d1": _record("d1")})
+        put_save(save_id, USER, {"d1": _record("d1")})
 
     original_query = table().query
     calls: list[dict[str, Any]] = []
@@ -111,7 +91,7 @@ def test_repository_clear_syncs_pages_through_many_saves(repo: DevicesRepository
     repo._table.query = small_pages  # type: ignore[method-assign]
     assert repo.clear_syncs(USER, "d1") == 30
     assert len(calls) >= 5
-    assert all(_syncs(save_id) == {} for save_id in range(1, 31))
+    assert all(syncs_of(save_id) == {} for save_id in range(1, 31))
 
 
 def test_repository_clear_syncs_ignores_a_save_deleted_meanwhile(repo: DevicesRepository) -> None:
