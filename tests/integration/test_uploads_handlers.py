@@ -576,3 +576,28 @@ def test_complete_refused_for_scope_stays_completable(lambda_context: Any) -> No
     assert refused[0] == 403
     assert status == 200, save
     assert save["origin_device_id"] == deck
+
+
+def test_complete_that_died_after_committing_is_finished_by_its_retry(
+    lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # overwrite=true turns dedup off: without the fixed record id, a retry would add a second save.
+    _, created = _reserve(lambda_context, "save", SAVE, slot="main", overwrite=True)
+    _put(created["save"], SAVE)
+    real_finish = uploads.UploadsRepository.finish
+
+    def die_once(self: Any, *args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(uploads.UploadsRepository, "finish", real_finish)
+        raise RuntimeError("the Lambda died between the commit and marking the upload done")
+
+    monkeypatch.setattr(uploads.UploadsRepository, "finish", die_once)
+    status, _ = _complete(lambda_context, "save", created["upload_id"])
+    assert status == 500
+    monkeypatch.setattr(uploads, "CLAIM_LEASE", timedelta(0))  # the dead claim's lease has run out
+
+    status, save = _complete(lambda_context, "save", created["upload_id"])
+
+    assert status == 200
+    listed = api_event("GET", "/api/saves", principal=ALICE, query={"rom_id": str(ROM_ID)})
+    assert [s["id"] for s in _call("list_saves", listed, lambda_context)[1]] == [save["id"]]
+    assert _complete(lambda_context, "save", created["upload_id"]) == (200, save)

@@ -106,6 +106,9 @@ class UploadReservation(BaseModel):
     screenshot: StagedFile | None = None
     created_at: datetime
     expires_at: datetime
+    # The id a new record takes, fixed at reservation: a complete that committed but died before marking
+    # the reservation done is recognised by its retry instead of committing a second record.
+    record_id: int | None = None
     claim_token: str | None = None
     claimed_at: datetime | None = None
     result_id: int | None = None

@@ -10,6 +10,7 @@ at are deleted after the commit (the versioned bucket keeps them for the retenti
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Iterable
@@ -118,6 +119,7 @@ class _Context:
     overwrite: bool
     autocleanup_limit: int | None  # None: no autocleanup
     session_id: int | None
+    new_id: int | None = None  # the id a new record takes (a direct upload's, fixed at reservation)
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,7 @@ def commit_upload(
     params: UploadParams,
     stored: StoredFile,
     screenshot: StoredFile | None = None,
+    record_id: int | None = None,
 ) -> AnyRecord:
     """Commit bytes already in S3 (at final keys from `storage.new_object_key`) as a save or state.
 
@@ -163,8 +166,9 @@ def commit_upload(
     re-checked in the same conditional write, device sync, autocleanup, session counting.
     Owns the stored objects from here on: when they end up unused (dedup answer, Conflict, any error)
     they are deleted. Returns the record (the existing one on a dedup answer); `upload_schema` renders it.
+    A new record takes `record_id` when given.
     """
-    context = _prepare(kind, principal, params)
+    context = dataclasses.replace(_prepare(kind, principal, params), new_id=record_id)
     return _commit(context, stored, screenshot).record
 
 
@@ -685,7 +689,7 @@ def _new_record(
 ) -> AnyRecord:
     parts = split_name(file_name)
     fields = {
-        "id": new_int_id(),
+        "id": context.new_id or new_int_id(),
         "user_id": context.principal.user_id,
         "rom_id": context.rom_id,
         "platform_id": context.platform_id,

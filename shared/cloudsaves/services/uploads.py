@@ -24,8 +24,8 @@ from cloudsaves.errors import AppError, BadRequest, Conflict, Forbidden, NotFoun
 from cloudsaves.filenames import InvalidFileName, sanitize_file_name
 from cloudsaves.hashing import base64_to_hex, content_hash_file
 from cloudsaves.http import Principal
-from cloudsaves.ids import new_uuid
-from cloudsaves.models.assets import Kind, SaveSchema, StateSchema, StoredFile, UploadParams
+from cloudsaves.ids import new_int_id, new_uuid
+from cloudsaves.models.assets import AnyRecord, Kind, SaveSchema, StateSchema, StoredFile, UploadParams
 from cloudsaves.models.uploads import (
     DownloadUrl,
     PresignedRequest,
@@ -99,6 +99,7 @@ def create_upload(
         screenshot=screenshot,
         created_at=now,
         expires_at=now + timedelta(seconds=ttl),
+        record_id=new_int_id(),
     )
     uploads_repository().create(reservation)
 
@@ -169,6 +170,10 @@ def _commit(
 ) -> SaveSchema | StateSchema:
     repo = uploads_repository()
     staged = [f for f in (reservation.file, reservation.screenshot) if f is not None]
+    params = UploadParams.model_validate(reservation.params)
+    committed = _committed_before(kind, principal, reservation)
+    if committed is not None:
+        return _finish(kind, principal, params, reservation, token, committed, staged)
     stored: list[StoredFile] = []
     try:
         for file, stored_kind in zip(staged, (kind, "screenshot"), strict=False):
@@ -182,11 +187,10 @@ def _commit(
         storage.delete_objects(f.object_key for f in stored)
         repo.release(reservation.upload_id, token)  # unexpected: a retry starts over from the staged bytes
         raise
-    params = UploadParams.model_validate(reservation.params)
     try:
         # From here commit_upload owns the final copies: it deletes them if they end up unused.
         record = assets.commit_upload(
-            kind, principal, params, stored[0], stored[1] if len(stored) > 1 else None
+            kind, principal, params, stored[0], stored[1] if len(stored) > 1 else None, reservation.record_id
         )
     except Forbidden:
         repo.release(reservation.upload_id, token)  # about this caller's scopes, not the upload: retryable
@@ -199,8 +203,28 @@ def _commit(
     except BaseException:
         repo.release(reservation.upload_id, token)
         raise
+    return _finish(kind, principal, params, reservation, token, record, staged)
+
+
+def _committed_before(kind: Kind, principal: Principal, reservation: UploadReservation) -> AnyRecord | None:
+    """The record an earlier complete of this upload created, when it died before marking it done."""
+    if reservation.record_id is None:
+        return None
+    record = assets.assets_repository(kind).get(reservation.record_id, consistent=True)
+    return record if record is not None and record.user_id == principal.user_id else None
+
+
+def _finish(
+    kind: Kind,
+    principal: Principal,
+    params: UploadParams,
+    reservation: UploadReservation,
+    token: str,
+    record: AnyRecord,
+    staged: list[StagedFile],
+) -> SaveSchema | StateSchema:
     ttl = timedelta(seconds=get_settings().upload_reservation_ttl_seconds)
-    repo.finish(reservation.upload_id, token, record.id, keep_until=utcnow() + ttl)
+    uploads_repository().finish(reservation.upload_id, token, record.id, keep_until=utcnow() + ttl)
     _discard(staged, [])
     return assets.upload_schema(kind, principal, params, record)
 
