@@ -72,6 +72,11 @@ def _environment() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def local_stack() -> Iterator[RunningStack]:
+    """The local stack, or a deployed one when AWS_SAM_STACK_NAME names it (its admin from the
+    CLOUDSAVES_E2E_ADMIN_USERNAME / CLOUDSAVES_E2E_ADMIN_PASSWORD environment variables)."""
+    if os.environ.get("AWS_SAM_STACK_NAME"):
+        yield _deployed_stack(os.environ["AWS_SAM_STACK_NAME"])
+        return
     process = subprocess.Popen(
         [sys.executable, "-m", "local_stack", "--port", "0"],
         cwd=ROOT,
@@ -92,6 +97,19 @@ def local_stack() -> Iterator[RunningStack]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _deployed_stack(stack_name: str) -> RunningStack:
+    import boto3
+
+    stack = boto3.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"][0]
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+    admin = os.environ.get("CLOUDSAVES_E2E_ADMIN_USERNAME"), os.environ.get("CLOUDSAVES_E2E_ADMIN_PASSWORD")
+    if not all(admin):
+        pytest.fail(
+            "set CLOUDSAVES_E2E_ADMIN_USERNAME and CLOUDSAVES_E2E_ADMIN_PASSWORD for the deployed stack"
+        )
+    return RunningStack(outputs["ApiUrl"], "", str(admin[0]), str(admin[1]))  # no moto behind it
 
 
 @pytest.fixture
