@@ -26,12 +26,6 @@ _FOLDERS = {"save": "saves", "state": "states", "screenshot": "screenshots"}
 
 
 @dataclass(frozen=True)
-class ObjectInfo:
-    size: int
-    etag: str
-
-
-@dataclass(frozen=True)
 class PresignedGet:
     url: str
     expires_at: datetime
@@ -74,24 +68,6 @@ def put_object(key: str, data: bytes) -> None:
 def get_object(key: str) -> bytes:
     response = s3_client().get_object(Bucket=bucket(), Key=key)
     return bytes(response["Body"].read())
-
-
-def head_object(key: str) -> ObjectInfo | None:
-    """Size and ETag of the object at `key`, or None when there is none."""
-    from botocore.exceptions import ClientError
-
-    try:
-        response = s3_client().head_object(Bucket=bucket(), Key=key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
-    return ObjectInfo(size=int(response["ContentLength"]), etag=str(response.get("ETag", "")))
-
-
-def copy_object(source_key: str, dest_key: str) -> None:
-    """Copy within the bucket (managed copy: multipart when the object is large)."""
-    s3_client().copy({"Bucket": bucket(), "Key": source_key}, bucket(), dest_key)
 
 
 def delete_objects(keys: Iterable[str | None]) -> None:

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,3 +117,17 @@ def _deployed_stack(stack_name: str) -> RunningStack:
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
+
+
+def new_user(
+    stack: RunningStack, http: requests.Session, prefix: str, role: str = "viewer"
+) -> tuple[str, str]:
+    """A fresh user (created by the admin) with a unique name, so tests sharing the stack never collide."""
+    username, password = f"{prefix}-{uuid.uuid4().hex[:12]}", "correct-horse-battery"
+    response = http.post(
+        f"{stack.base_url}/api/users",
+        json={"username": username, "password": password, "role": role},
+        auth=(stack.admin_username, stack.admin_password),
+    )
+    assert response.status_code == 201, response.text
+    return username, password

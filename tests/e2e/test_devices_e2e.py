@@ -8,28 +8,17 @@ from typing import Any
 import pytest
 import requests
 
-PASSWORD = "correct-horse-battery"
-
-
-def _user(local_stack: Any, http: requests.Session, role: str = "viewer") -> tuple[str, str]:
-    username = f"dev-{uuid.uuid4().hex[:12]}"
-    response = http.post(
-        f"{local_stack.base_url}/api/users",
-        json={"username": username, "password": PASSWORD, "role": role},
-        auth=(local_stack.admin_username, local_stack.admin_password),
-    )
-    assert response.status_code == 201, response.text
-    return username, PASSWORD
+from tests.e2e.conftest import new_user
 
 
 @pytest.fixture
 def alice(local_stack: Any, http: requests.Session) -> tuple[str, str]:
-    return _user(local_stack, http)
+    return new_user(local_stack, http, "dev")
 
 
 @pytest.fixture
 def bob(local_stack: Any, http: requests.Session) -> tuple[str, str]:
-    return _user(local_stack, http)
+    return new_user(local_stack, http, "dev")
 
 
 def test_devices_e2e_lifecycle(local_stack: Any, http: requests.Session, alice: tuple[str, str]) -> None:

@@ -16,21 +16,14 @@ import requests
 from botocore.config import Config
 
 from cloudsaves.hashing import md5_base64
+from tests.e2e.conftest import new_user
 
-PASSWORD = "correct-horse-battery"
 BIG = 20 * 1024 * 1024
 
 
 @pytest.fixture
 def user(local_stack: Any, http: requests.Session) -> tuple[str, str]:
-    username = f"direct-{uuid.uuid4().hex[:12]}"
-    created = http.post(
-        f"{local_stack.base_url}/api/users",
-        json={"username": username, "password": PASSWORD, "role": "viewer"},
-        auth=(local_stack.admin_username, local_stack.admin_password),
-    )
-    assert created.status_code == 201, created.text
-    return username, PASSWORD
+    return new_user(local_stack, http, "direct")
 
 
 @pytest.fixture
@@ -195,15 +188,7 @@ def test_direct_and_multipart_uploads_give_equal_records(
     local_stack: Any, http: requests.Session, rom_id: int
 ) -> None:
     data = b"\x01\x02 battery save " * 64
-    users = []
-    for _ in range(2):
-        username = f"direct-{uuid.uuid4().hex[:12]}"
-        http.post(
-            f"{local_stack.base_url}/api/users",
-            json={"username": username, "password": PASSWORD},
-            auth=(local_stack.admin_username, local_stack.admin_password),
-        )
-        users.append((username, PASSWORD))
+    users = [new_user(local_stack, http, "direct") for _ in range(2)]
 
     multipart = http.post(
         f"{local_stack.base_url}/api/saves",

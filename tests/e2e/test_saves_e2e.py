@@ -6,15 +6,14 @@ import hashlib
 import random
 import re
 import threading
-import uuid
 from typing import Any
 
 import pytest
 import requests
 
 from tests.assets_support import multipart, zip_bytes
+from tests.e2e.conftest import new_user
 
-PASSWORD = "correct-horse-battery"
 SLOT_TAG = re.compile(r" \[\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\]\.")
 
 
@@ -68,25 +67,14 @@ class Client:
         return response.json()["device_id"]
 
 
-def new_user(local_stack: Any, http: requests.Session) -> tuple[str, str]:
-    username = f"saves-{uuid.uuid4().hex[:12]}"
-    response = http.post(
-        f"{local_stack.base_url}/api/users",
-        json={"username": username, "password": PASSWORD, "role": "viewer"},
-        auth=(local_stack.admin_username, local_stack.admin_password),
-    )
-    assert response.status_code == 201, response.text
-    return username, PASSWORD
-
-
 @pytest.fixture
 def alice(local_stack: Any, http: requests.Session) -> Client:
-    return Client(local_stack, http, new_user(local_stack, http))
+    return Client(local_stack, http, new_user(local_stack, http, "saves"))
 
 
 @pytest.fixture
 def bob(local_stack: Any, http: requests.Session) -> Client:
-    return Client(local_stack, http, new_user(local_stack, http))
+    return Client(local_stack, http, new_user(local_stack, http, "saves"))
 
 
 @pytest.fixture
@@ -423,7 +411,7 @@ def test_saves_e2e_every_route_answers_401_403_and_404(
     device = alice.device("Deck")
     token = http.post(
         f"{local_stack.base_url}/api/token",
-        data={"username": alice.auth[0], "password": PASSWORD, "scope": "me.read"},
+        data={"username": alice.auth[0], "password": alice.auth[1], "scope": "me.read"},
     ).json()
     narrow = {"headers": {"Authorization": f"Bearer {token['access_token']}"}}
     garbage = {"headers": {"Authorization": "Bearer not-a-token"}}
