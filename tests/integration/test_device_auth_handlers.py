@@ -1,4 +1,4 @@
-"""Device pairing (/api/auth/device/*): the five handlers → services → moto DynamoDB, with the clock injected."""
+"""Device pairing (/api/auth/device/*): the handlers → services → moto DynamoDB, with the clock injected."""
 
 from __future__ import annotations
 
