@@ -470,6 +470,34 @@ def test_device_auth_re_pairing_reuses_the_device_and_keeps_earlier_tokens(
     assert device["last_seen"] == device["updated_at"] > device["created_at"]
 
 
+def test_device_auth_racing_approvals_of_one_identifier_pair_one_device(
+    lambda_context: Any, alice: Principal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two flows of one install, the second approved while the first is between read and commit
+    first, second = _started(lambda_context), _started(lambda_context)
+    real_approve = device_auth.DeviceAuthRepository.approve
+    raced: list[dict[str, Any]] = []
+
+    def approve_after_the_other(self: Any, *args: Any) -> None:
+        if not raced:
+            raced.append({})
+            raced[0] = _approve(lambda_context, alice, second["user_code"], ["assets.read"])
+        real_approve(self, *args)
+
+    monkeypatch.setattr(device_auth.DeviceAuthRepository, "approve", approve_after_the_other)
+
+    # When the first commits (its new device loses to the other's: it reads again and reuses it)
+    approved = _approve(lambda_context, alice, first["user_code"], ["assets.read"])
+
+    # Then both are paired with one device
+    assert approved["statusCode"] == raced[0]["statusCode"] == 200
+    assert response_json(approved)["device_id"] == response_json(raced[0])["device_id"]
+    devices = response_json(
+        _call("list_devices", api_event("GET", "/api/devices", principal=alice), lambda_context)
+    )
+    assert [d["id"] for d in devices] == [response_json(approved)["device_id"]]
+
+
 def test_device_auth_same_identifier_of_another_user_is_another_device(
     lambda_context: Any, clock: Clock, alice: Principal
 ) -> None:

@@ -40,14 +40,12 @@ class DevicesRepository:
 
     def create_write(self, device: DeviceRecord) -> dict[str, Any]:
         """`create` as a TransactWriteItems entry, for use cases committing more with it."""
-        item = _item(device)
-        return {
-            "Put": {
-                "TableName": self._table.name,
-                "Item": item,
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }
+        put = {
+            "TableName": self._table.name,
+            "Item": _item(device),
+            "ConditionExpression": "attribute_not_exists(pk)",
         }
+        return {"Put": put}
 
     def update(self, user_id: int, device_id: str, changes: dict[str, Any], updated_at: str) -> DeviceRecord:
         """Set the given fields and `updated_at`; a missing device raises ConcurrentUpdate."""
