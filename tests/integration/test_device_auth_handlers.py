@@ -123,10 +123,9 @@ def _bearer(ctx: Any, token: str) -> Principal:
     return principal_from_event({"requestContext": {"authorizer": {"lambda": verdict}}})
 
 
-def _paired(ctx: Any, clock: Clock, approver: Principal, scopes: list[str], **init: Any) -> dict[str, Any]:
+def _paired(ctx: Any, approver: Principal, scopes: list[str], **init: Any) -> dict[str, Any]:
     started = _started(ctx, **init)
     assert _approve(ctx, approver, started["user_code"], scopes)["statusCode"] == 200
-    clock.advance(5)
     issued = _poll(ctx, started["device_code"])
     assert issued["statusCode"] == 200, issued
     return response_json(issued)
@@ -450,11 +449,11 @@ def test_device_auth_racing_polls_get_the_token_once(
 def test_device_auth_re_pairing_reuses_the_device_and_keeps_earlier_tokens(
     lambda_context: Any, clock: Clock, alice: Principal
 ) -> None:
-    first = _paired(lambda_context, clock, alice, ["assets.read"])
+    first = _paired(lambda_context, alice, ["assets.read"])
     clock.advance(60)
 
     second = _paired(
-        lambda_context, clock, alice, ["assets.read", "assets.write"], name="Renamed", client_version="2.0"
+        lambda_context, alice, ["assets.read", "assets.write"], name="Renamed", client_version="2.0"
     )
 
     assert second["device_id"] == first["device_id"]
@@ -503,9 +502,9 @@ def test_device_auth_same_identifier_of_another_user_is_another_device(
 ) -> None:
     bob = _user("bob", "viewer")
 
-    mine = _paired(lambda_context, clock, alice, ["assets.read"])
+    mine = _paired(lambda_context, alice, ["assets.read"])
     clock.advance(60)
-    theirs = _paired(lambda_context, clock, bob, ["assets.read"])
+    theirs = _paired(lambda_context, bob, ["assets.read"])
 
     assert mine["device_id"] != theirs["device_id"]
     assert _bearer(lambda_context, theirs["access_token"]).user_id == bob.user_id
@@ -514,7 +513,7 @@ def test_device_auth_same_identifier_of_another_user_is_another_device(
 def test_device_auth_re_pairing_after_the_device_was_deleted_makes_a_new_one(
     lambda_context: Any, clock: Clock, alice: Principal
 ) -> None:
-    first = _paired(lambda_context, clock, alice, ["assets.read"])
+    first = _paired(lambda_context, alice, ["assets.read"])
     event = api_event(
         "DELETE",
         f"/api/devices/{first['device_id']}",
@@ -525,10 +524,10 @@ def test_device_auth_re_pairing_after_the_device_was_deleted_makes_a_new_one(
     assert _call("delete_device", event, lambda_context)["statusCode"] == 204
     clock.advance(60)
 
-    second = _paired(lambda_context, clock, alice, ["assets.read"])
+    second = _paired(lambda_context, alice, ["assets.read"])
 
     assert second["device_id"] != first["device_id"]
-    third = _paired(lambda_context, clock, alice, ["assets.read"])
+    third = _paired(lambda_context, alice, ["assets.read"])
     assert third["device_id"] == second["device_id"]
 
 
