@@ -102,3 +102,26 @@ def asset_name_pk(kind: str, user_id: int, rom_id: int, file_name: str) -> str:
 def sync_session_sk(session_id: int) -> str:
     """A client's sync session counter, in the user's partition (`owner_pk`)."""
     return f"SYNCSESSION#{session_id}"
+
+
+# --- device pairing (cloudsaves.repositories.device_auth) ----------------------------------------
+
+
+def device_auth_pk(device_code_hash: str) -> str:
+    """A pairing flow (sk PROFILE), keyed by its device code's SHA-256: the table never holds the code."""
+    return f"DEVICEAUTH#{device_code_hash}"
+
+
+def device_auth_user_code_pk(user_code: str) -> str:
+    """The short code a person types (sk PROFILE): points at its flow while the flow is pending."""
+    return f"DEVICEAUTHCODE#{user_code}"
+
+
+def client_device_sk(client_device_identifier: str) -> str:
+    """In the user's partition (`owner_pk`): which device a client's install identifier was paired as."""
+    return f"CLIENTDEVICE#{client_device_identifier}"
+
+
+def rate_limit_pk(limit: str, address: str, window_start: int) -> str:
+    """One fixed-window counter (sk PROFILE) per limit, source address and window; expires by TTL."""
+    return f"RATELIMIT#{limit}#{address}#{window_start}"
