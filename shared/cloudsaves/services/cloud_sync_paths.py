@@ -130,6 +130,8 @@ def _segment(core: str) -> str:
 def render_manifest(rows: Iterable[tuple[str, str]]) -> bytes:
     """`manifest.server` as RetroArch writes it, from (path, md5 or "") rows."""
     ordered = sorted(rows, key=lambda row: fold(row[0]).encode("utf-8"))
+    if not ordered:
+        return b"[\n\n]\n"  # RetroArch's own spelling of an empty manifest
     document = [{"path": path, "hash": md5} for path, md5 in ordered]
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
