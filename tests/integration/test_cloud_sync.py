@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from cloudsaves import storage
 from cloudsaves.auth.scopes import Role
 from cloudsaves.aws import table
 from cloudsaves.hashing import content_hash, md5_hex
@@ -20,7 +21,6 @@ from cloudsaves.models.roms import RomUpsert
 from cloudsaves.models.users import ClientTokenCreate, UserCreate
 from cloudsaves.repositories.assets import AssetsRepository
 from cloudsaves.repositories.roms import RomsRepository
-from cloudsaves import storage
 from cloudsaves.services import asset_uploads
 from cloudsaves.services.client_tokens import create_client_token
 from cloudsaves.services.roms import upsert_rom
