@@ -331,3 +331,19 @@ def test_cloud_sync_event_files_put_then_move_a_save(
     assert rows[EMERALD] == "" and rows["deleted/saves/mGBA/Pokemon Emerald.srm-261203-071421"] == md5_hex(
         b"emerald save bytes"
     )
+
+
+def test_cloud_sync_the_door_itself_and_unstorable_names_are_not_saves(
+    door: ModuleType, alice: Any, lambda_context: Any
+) -> None:
+    upsert_rom(2, RomUpsert(name="Z", fs_name="Zelda: Minish Cap.gba", platform_id=7, platform_slug="gba",
+                            platform_fs_slug="gba"))  # fmt: skip
+    assert call(door, lambda_context, "PUT", "", b"x")[0] == 400
+    assert call(door, lambda_context, "GET", "") == (404, {}, b"")
+
+    # a name the upload path would store renamed (':' becomes '-') stays a plain file, byte for byte
+    assert call(door, lambda_context, "PUT", "saves/mGBA/Zelda: Minish Cap.srm", b"p")[0] == 201
+
+    assert AssetsRepository(table(), "save").all_of_rom(alice.id, 2) == []
+    assert manifest(door, lambda_context) == {"saves/mGBA/Zelda: Minish Cap.srm": md5_hex(b"p")}
+    assert call(door, lambda_context, "GET", "saves/mGBA/Zelda: Minish Cap.srm")[2] == b"p"

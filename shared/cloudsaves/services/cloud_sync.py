@@ -59,6 +59,8 @@ def read_file(principal: Principal, path: str) -> bytes:
     """GET: the file's bytes (the newest version of a mapped one); NotFound when absent or deleted."""
     if _is_manifest(path):
         return manifest(principal)
+    if not path:
+        raise NotFound("File not found")
     target = _resolve(principal, path)
     if isinstance(target, _Plain):
         if target.entry is None or not target.entry.md5:
@@ -80,6 +82,7 @@ def write_file(principal: Principal, path: str, data: bytes) -> bool:
     if _is_manifest(path):
         reconcile_manifest(principal, data)
         return False
+    _require_file_path(path)
     target = _resolve(principal, path)
     _check_size(len(data), target.target.kind if isinstance(target, _Mapped) else "file")
     if isinstance(target, _Mapped) and _binds_elsewhere(target):
@@ -96,6 +99,7 @@ def delete_file(principal: Principal, path: str) -> None:
     """DELETE: a tombstone; a mapped file's versions stay in its history, a plain file's bytes stay."""
     if _is_manifest(path):
         raise Forbidden("manifest.server is built from the records and cannot be deleted")
+    _require_file_path(path)
     target = _resolve(principal, path)
     now = now_iso()
     if isinstance(target, _Plain):
@@ -181,18 +185,31 @@ def _is_manifest(path: str) -> bool:
     return fold(path) == paths.MANIFEST
 
 
+def _require_file_path(path: str) -> None:
+    if not path:
+        raise BadRequest("/api/cloud-sync/ is the door itself, not a file")
+
+
 def _resolve(principal: Principal, path: str) -> _Mapped | _Plain:
     repo = cloud_sync_repository()
     existing = repo.get_file(principal.user_id, fold(path))
     if existing is not None:
         return _Plain(path, existing)
     target = paths.mapped_path(path)
-    if target is not None:
+    if target is not None and _storable(target.file_name):
         rom_id = roms_repository().find_by_stem(fold(target.stem))
         if rom_id is not None:
             name = paths.SAVE_SLOT if target.kind == "save" else target.file_name
             return _Mapped(path, target, rom_id, repo.get_asset(principal.user_id, target.kind, rom_id, name))
     return _Plain(path, None)
+
+
+def _storable(file_name: str) -> bool:
+    """Stored under its own name (a name the upload path would rename stays a plain file instead)."""
+    try:
+        return sanitize_file_name(file_name) == file_name
+    except InvalidFileName:
+        return False
 
 
 def _binds_elsewhere(target: _Mapped) -> bool:
