@@ -39,10 +39,6 @@ class AssetEntry:
     md5_hash: str | None = None
     deleted_at: str | None = None
 
-    @property
-    def known_md5(self) -> str | None:
-        return self.md5 if self.md5_hash is not None and self.md5_hash == self.content_hash else None
-
 
 @dataclass(frozen=True)
 class FileEntry:
@@ -92,11 +88,7 @@ class CloudSyncRepository:
         item = self._table.get_item(Key=key, ConsistentRead=True)
         return _file(item["Item"]) if "Item" in item else None
 
-    def note_version(
-        self,
-        user_id: int,
-        entry: AssetEntry,
-    ) -> None:
+    def note_version(self, user_id: int, entry: AssetEntry) -> None:
         """Record a committed version as the newest of its entry, unless a newer one is recorded."""
         try:
             with conditional_write():
@@ -141,12 +133,17 @@ class CloudSyncRepository:
     def remember_md5(
         self, user_id: int, kind: Kind, rom_id: int, name: str, md5: str, content_hash: str
     ) -> None:
-        self._table.update_item(
-            Key=self._asset_key(user_id, kind, rom_id, name),
-            UpdateExpression="SET md5 = :md5, md5_hash = :hash",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":md5": md5, ":hash": content_hash},
-        )
+        """Cache the MD5 of the version whose content_hash is `content_hash` (if the entry still exists)."""
+        try:
+            with conditional_write():
+                self._table.update_item(
+                    Key=self._asset_key(user_id, kind, rom_id, name),
+                    UpdateExpression="SET md5 = :md5, md5_hash = :hash",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={":md5": md5, ":hash": content_hash},
+                )
+        except ConcurrentUpdate:
+            pass  # a cache: nothing to keep it for
 
     def tombstone_asset(self, user_id: int, entry: AssetEntry, path: str, deleted_at: str) -> None:
         """The door's delete of a mapped file: versions up to `deleted_at` read as deleted."""

@@ -310,9 +310,14 @@ def _newest_left(principal: Principal, entry: AssetEntry) -> AnyRecord | None:
 
 
 def _md5_of(principal: Principal, entry: AssetEntry, record: AnyRecord) -> str:
-    """RetroArch's hash of a version: remembered when the door wrote it, else read once and remembered."""
+    """RetroArch's hash of a version: remembered when the door wrote it, else read once and remembered.
+
+    A version too large for the door is never read: RetroArch cannot download it anyway, and its
+    content_hash is its MD5 unless it is a zip."""
     if entry.md5 and entry.md5_hash == record.content_hash:
         return entry.md5
+    if record.file_size_bytes > get_settings().cloud_sync_max_file_bytes:
+        return record.content_hash or ""
     data = asset_records.object_or_none(record.object_key)
     if data is None:
         return record.content_hash or ""
