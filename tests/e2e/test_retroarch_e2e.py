@@ -66,18 +66,19 @@ class Device:
     states = property(lambda self: self.root / "states")
     config = property(lambda self: self.root / "config")
 
-    def sync(self) -> tuple[int, str]:
-        """One real RetroArch Cloud Sync: (sync_once.sh's exit code, RetroArch's summary line)."""
+    def sync(self, **knobs: str) -> tuple[int, str]:
+        """One real RetroArch Cloud Sync: (sync_once.sh's exit code, RetroArch's summary line).
+        `knobs`: sync_once.sh's environment switches (RA_DESTRUCTIVE, RA_SYNC_CONFIGS)."""
         result = subprocess.run(
             [str(HARNESS / "sync_once.sh"), self.door, self.username, self.password,
              str(self.saves), str(self.states), str(self.config)],
             capture_output=True, text=True, timeout=90, check=False,
-            env={**os.environ, "RETROARCH_BIN": str(RETROARCH_BIN), "RA_TIMEOUT": "45"},
+            env={**os.environ, "RETROARCH_BIN": str(RETROARCH_BIN), "RA_TIMEOUT": "45", **knobs},
         )  # fmt: skip
         return result.returncode, (result.stdout + result.stderr).strip()
 
-    def synced(self) -> str:
-        code, summary = self.sync()
+    def synced(self, **knobs: str) -> str:
+        code, summary = self.sync(**knobs)
         assert code == 0, summary
         return summary
 
@@ -233,3 +234,37 @@ def test_retroarch_door_bad_input_is_4xx_and_the_size_limit_holds_both_ways(
     assert "Location" not in too_big.headers and "Location" not in missing.headers
     manifest = http.get(f"{door}manifest.server", auth=auth).json()
     assert manifest == [{"path": f"saves/mGBA/{stem}.srm", "hash": hashlib.md5(largest).hexdigest()}]
+
+
+def test_retroarch_with_a_client_token_syncs_configs_and_deletes_destructively(
+    door: str,
+    local_stack: RunningStack,
+    http: requests.Session,
+    player: tuple[str, str, str, int],
+    tmp_path: Path,
+) -> None:
+    username, password, stem, _ = player
+    token = http.post(
+        f"{local_stack.base_url}/api/client-tokens",
+        json={"name": "RetroArch", "scopes": ["assets.read", "assets.write"]},
+        auth=(username, password),
+    ).json()["raw_token"]
+    a, b = Device(tmp_path / "a", door, username, token), Device(tmp_path / "b", door, username, token)
+    (a.saves / "mGBA").mkdir()
+    (a.saves / f"mGBA/{stem}.srm").write_bytes(b"to be deleted")
+    (a.config / "config/mGBA").mkdir(parents=True)  # RetroArch's config folder syncs as config/
+    (a.config / "config/mGBA/mGBA.opt").write_bytes(b'mgba_sgb_borders = "ON"\n')
+    a.synced(RA_SYNC_CONFIGS="1")
+    b.synced(RA_SYNC_CONFIGS="1")
+    assert (b.config / "config/mGBA/mGBA.opt").read_bytes() == b'mgba_sgb_borders = "ON"\n'
+
+    (a.saves / f"mGBA/{stem}.srm").unlink()
+    a.synced(RA_DESTRUCTIVE="1")  # DELETE instead of MOVE
+    b.synced(RA_DESTRUCTIVE="1")
+
+    assert not (b.saves / f"mGBA/{stem}.srm").exists()
+    manifest = http.get(f"{door}manifest.server", auth=(username, token)).json()
+    assert {"path": f"saves/mGBA/{stem}.srm", "hash": ""} in manifest
+    (version,) = _saves(local_stack, http, (username, password))  # still in the history
+    content = http.get(f"{local_stack.base_url}/api/saves/{version['id']}/content", auth=(username, password))
+    assert content.content == b"to be deleted"
