@@ -22,6 +22,9 @@ class Settings(BaseModel):
     presigned_url_ttl_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
     upload_reservation_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     app_version: str = "4.4.0"
+    # The RetroArch door's largest file, both ways (no redirects there): Lambda's 6 MB payload holds the
+    # base64 of about 4.71 MB, less the event's headers; see README "RetroArch".
+    cloud_sync_max_file_bytes: int = Field(default=4_700_000, ge=1, le=4_700_000)
 
 
 _ENV_NAMES = {
@@ -35,6 +38,7 @@ _ENV_NAMES = {
     "presigned_url_ttl_seconds": "PRESIGNED_URL_TTL_SECONDS",
     "upload_reservation_ttl_seconds": "UPLOAD_RESERVATION_TTL_SECONDS",
     "app_version": "APP_VERSION",
+    "cloud_sync_max_file_bytes": "CLOUD_SYNC_MAX_FILE_BYTES",
 }
 
 

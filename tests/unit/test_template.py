@@ -14,6 +14,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION = "AWS::Serverless::Function"
 AUTHORIZER = "AuthorizerFunction"
+# A protocol door with methods the HTTP API does not route: served by its own function URL instead.
+FUNCTION_URL_DOORS = {"CloudSyncFunction"}
 PUBLIC_ROUTES = {
     ("GET", "/api/heartbeat"),
     ("POST", "/api/token"),
@@ -84,8 +86,8 @@ def _inline_actions(function: dict[str, Any]) -> list[str]:
 
 
 def test_template_functions_are_one_per_endpoint() -> None:
-    # Given every function but the authorizer
-    endpoints = {name: fn for name, fn in FUNCTIONS.items() if name != AUTHORIZER}
+    # Given every function but the authorizer and the function-URL door
+    endpoints = {name: fn for name, fn in FUNCTIONS.items() if name not in {AUTHORIZER, *FUNCTION_URL_DOORS}}
 
     # Then each answers exactly one HttpApi route, on the stack's own API, and the authorizer none
     assert len(endpoints) >= 40
@@ -273,3 +275,16 @@ def test_template_every_build_target_exists() -> None:
         if dry_run.returncode != 0 or "/nonexistent" not in dry_run.stdout:
             missing[name] = dry_run.stderr.strip()
     assert missing == {}
+
+
+def test_template_function_url_doors_check_credentials_themselves_and_pass_every_method() -> None:
+    urls = {name: fn["Properties"].get("FunctionUrlConfig") for name, fn in FUNCTIONS.items()}
+
+    assert {name for name, config in urls.items() if config} == FUNCTION_URL_DOORS
+    for name in FUNCTION_URL_DOORS:
+        # AuthType NONE: the function checks HTTP Basic; no Cors, so every OPTIONS reaches it
+        assert urls[name] == {"AuthType": "NONE", "InvokeMode": "BUFFERED"}
+        assert "Events" not in FUNCTIONS[name]["Properties"]
+    assert TEMPLATE["Outputs"]["CloudSyncUrl"]["Value"] == {
+        "Fn::Sub": "${CloudSyncFunctionUrl.FunctionUrl}api/cloud-sync/"
+    }

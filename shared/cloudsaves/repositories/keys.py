@@ -125,3 +125,29 @@ def client_device_sk(client_device_identifier: str) -> str:
 def rate_limit_pk(limit: str, address: str, window_start: int) -> str:
     """One fixed-window counter (sk PROFILE) per limit, source address and window; expires by TTL."""
     return f"RATELIMIT#{limit}#{address}#{window_start}"
+
+
+# --- the RetroArch Cloud Sync door (cloudsaves.repositories.cloud_sync) ---------------------------
+
+
+def cloud_sync_pk(user_id: int) -> str:
+    """The partition of a user's door entries: one item per synced path, read whole for the manifest."""
+    return f"{owner_pk(user_id)}#CLOUDSYNC"
+
+
+def cloud_sync_asset_sk(kind: str, rom_id: int, name_key: str) -> str:
+    """A mapped entry: the save slot (`name_key` = slot) or state file (folded file name) of one ROM.
+
+    It carries the door's tombstone for that (kind, ROM, slot or name): `deleted_at`, like §10's.
+    """
+    return f"ASSET#{kind}#{rom_id}#{name_key}"
+
+
+def cloud_sync_file_sk(path_key: str) -> str:
+    """A plain per-user file at a folded path (not a save or state of any ROM)."""
+    return f"FILE#{path_key}"
+
+
+def rom_stem_pk(stem_key: str) -> str:
+    """The ROMs whose fs_name stem folds to `stem_key` (sk `ROM#<sortable id>`, lowest id first)."""
+    return f"ROMSTEM#{stem_key}"
