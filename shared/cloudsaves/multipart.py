@@ -171,5 +171,7 @@ def _decode_extended(value: str) -> str:
         raise MultipartError(f"filename* has an unsupported charset: {charset[:40]!r}") from None
     try:
         return unquote(encoded, encoding=charset, errors="strict")
-    except UnicodeDecodeError:
-        raise MultipartError(f"filename* is not valid {charset}") from None
+    except LookupError:  # a real codec that is not a text encoding: hex, zlib, base64, rot13...
+        raise MultipartError(f"filename* has an unsupported charset: {charset[:40]!r}") from None
+    except (UnicodeError, ValueError):  # UnicodeError: the `undefined` codec refuses everything
+        raise MultipartError(f"filename* is not valid {charset[:40]}") from None
