@@ -41,6 +41,10 @@ class PayloadTooLarge(AppError):
     status_code = 413
 
 
+class UnsupportedMediaType(AppError):
+    status_code = 415
+
+
 class Unprocessable(AppError):
     status_code = 422
 
