@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -90,13 +91,29 @@ def parse_json_body(text: str) -> Any:
     Malformed JSON still raises JSONDecodeError, which Powertools answers 422 (`json_invalid`), as FastAPI.
     """
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError:
         raise
     except RecursionError:
         raise BadRequest("The JSON body is nested too deeply") from None
     except ValueError:  # an integer literal longer than Python's 4,300-digit limit
         raise BadRequest("The JSON body holds a number too long to read") from None
+    if _SURROGATE_ESCAPE.search(text) and _holds_lone_surrogate(value):
+        raise BadRequest("The JSON body holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
+    return value
+
+
+# A `\uD800`-`\uDFFF` escape: a pair is an ordinary character (clients' ensure_ascii emoji), a lone one
+# is a string that cannot be stored (DynamoDB and S3 take UTF-8).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def body_text(event: BaseProxyEvent) -> str:

@@ -107,6 +107,7 @@ def test_hostile_unauthenticated_garbage_query_and_content_type_is_401(route):
         (DEEP_JSON, "application/json", 400, "The JSON body is nested too deeply"),
         (LONG_INTEGER, "application/json", 400, "The JSON body holds a number too long to read"),
         (b"\xff\xfe{}", "application/json", 400, "The request body is not valid UTF-8 text"),
+        ('{"name": "\\ud800"}', "application/json", 400, "The JSON body holds a lone UTF-16 surrogate"),
         (
             '{"name": "x"}',
             "text/plain",
@@ -116,7 +117,15 @@ def test_hostile_unauthenticated_garbage_query_and_content_type_is_401(route):
         ("name=x", "application/x-www-form-urlencoded", 415, "Expected a JSON body"),
         ("--x--", "multipart/form-data", 415, "Expected a JSON body"),
     ],
-    ids=["deep", "long-integer", "not-utf8", "text-plain", "form", "multipart-without-boundary"],
+    ids=[
+        "deep",
+        "long-integer",
+        "not-utf8",
+        "lone-surrogate",
+        "text-plain",
+        "form",
+        "multipart-without-boundary",
+    ],
 )
 def test_hostile_json_bodies_are_4xx_with_a_detail(route, body, content_type, status, detail):
     response = _call(route, ADMIN, body=body, headers={"content-type": content_type})
@@ -147,6 +156,15 @@ def test_hostile_json_with_parameters_or_no_content_type_is_still_json(content_t
     response = _call(JSON_ROUTES[0], ADMIN, body='{"name": "Deck"}', headers=headers)
 
     assert response["statusCode"] == 201, response.get("body")
+
+
+@pytest.mark.usefixtures("aws")
+def test_hostile_surrogate_pairs_are_ordinary_characters():
+    # Given an emoji as a client with ensure_ascii sends it
+    response = _call(JSON_ROUTES[0], ADMIN, body='{"name": "Deck \\ud83c\\udfae"}')
+
+    assert response["statusCode"] == 201, response.get("body")
+    assert response_json(response)["name"] == "Deck 🎮"
 
 
 def test_hostile_malformed_json_stays_a_422_json_invalid_as_fastapi():

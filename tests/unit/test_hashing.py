@@ -226,7 +226,7 @@ def test_etag_md5_hex(etag: str, expected: str | None):
 
 
 def declaring(data: bytes, size: int) -> bytes:
-    """The zip with every member's uncompressed size rewritten to `size`: a bomb's headers, a few bytes of data."""
+    """The zip with every member's uncompressed size rewritten to `size`: a bomb's headers, tiny data."""
     patched = bytearray(data)
     for signature, size_offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
         start = patched.find(signature)
