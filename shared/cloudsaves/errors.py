@@ -49,5 +49,14 @@ class Unprocessable(AppError):
     status_code = 422
 
 
+class ServiceUnavailable(AppError):
+    """A transient condition (contention, throttling) outlasted our retries: the client retries later."""
+
+    status_code = 503
+
+    def __init__(self, detail: Any, retry_after_seconds: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
+
+
 class ConcurrentUpdate(Exception):
     """A conditional write lost a race; the service re-reads and decides again."""
