@@ -230,9 +230,10 @@ def test_multipart_error_is_a_value_error():
 
 
 @pytest.mark.parametrize("codec", ["hex", "zlib", "base64", "rot13", "bz2", "uu", "quopri"])
-def test_parse_form_refuses_filename_star_naming_a_non_text_codec(codec: str):
+@pytest.mark.parametrize("encoded", ["%41%42.srm", "6869.srm"])
+def test_parse_form_refuses_filename_star_naming_a_non_text_codec(codec: str, encoded: str):
     # Given a codec Python knows that turns bytes into bytes (or str into str), not bytes into text
-    disposition = f"Content-Disposition: form-data; name=\"f\"; filename*={codec}''%41%42.srm"
+    disposition = f"Content-Disposition: form-data; name=\"f\"; filename*={codec}''{encoded}"
 
     # Then it is an unsupported charset (a 400 upstream), never a LookupError
     with pytest.raises(MultipartError, match="unsupported charset"):
