@@ -19,6 +19,10 @@ from cloudsaves.observability import logger
 
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
 
+# A `\uD800`-`\uDFFF` escape: a pair is an ordinary character (clients' ensure_ascii emoji), a lone one
+# is a string that cannot be stored (DynamoDB and S3 take UTF-8).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -103,11 +107,6 @@ def parse_json_body(text: str) -> Any:
     return value
 
 
-# A `\uD800`-`\uDFFF` escape: a pair is an ordinary character (clients' ensure_ascii emoji), a lone one
-# is a string that cannot be stored (DynamoDB and S3 take UTF-8).
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
 def _holds_lone_surrogate(value: Any) -> bool:
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
@@ -128,7 +127,7 @@ def _guard_request(validation: Callable[..., Response], *, public: bool) -> Call
     def guard(app: APIGatewayHttpResolver, next_middleware: Callable[..., Response]) -> Response:
         if not public:
             principal_from_event(app.current_event.raw_event)  # 401 before any body is read
-        route = app.context.get("_route")
+        route = app.context.get("_route")  # set by Powertools for its own validation
         if route is not None and route.dependant.body_params:
             _require_json(app.current_event)
         return validation(app, next_middleware)
