@@ -155,7 +155,8 @@ def form_body(app: APIGatewayHttpResolver) -> dict[str, str]:
     if content_type not in ("application/x-www-form-urlencoded", ""):
         raise BadRequest("Expected an application/x-www-form-urlencoded body")
     try:
-        return dict(parse_qsl(raw, keep_blank_values=True, strict_parsing=bool(raw)))
+        # An OAuth2 token request has a handful of fields: a body of millions is abuse, not a login.
+        return dict(parse_qsl(raw, keep_blank_values=True, strict_parsing=bool(raw), max_num_fields=64))
     except ValueError as exc:
         raise BadRequest("Malformed form body") from exc
 

@@ -128,3 +128,18 @@ def test_authentication_reads_are_strongly_consistent(read):
     read(UsersRepository(table))
 
     assert [call.get("ConsistentRead") for call in table.calls] == [True]
+
+
+def test_authorizer_raises_on_an_aws_failure_rather_than_refusing(aws, lambda_context, monkeypatch):
+    # API Gateway caches what the authorizer answers, refusals included: a throttled read must not
+    # become a refusal cached for AuthorizerCacheSeconds, so the invocation fails instead
+    from botocore.exceptions import ClientError
+
+    def throttled(*_args: Any, **_kwargs: Any) -> None:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "GetItem")
+
+    monkeypatch.setattr(UsersRepository, "get", throttled)
+    basic = base64.b64encode(b"root:root-password-1").decode()
+
+    with pytest.raises(ClientError):
+        _authorize(lambda_context, f"Basic {basic}")

@@ -179,7 +179,9 @@ def test_hostile_malformed_json_stays_a_422_json_invalid_as_fastapi():
     [
         (b"username=admin&password=\xff\xfe", "The request body is not valid UTF-8 text"),
         (DEEP_JSON, "Malformed form body"),
+        ("&".join(f"f{i}=x" for i in range(100_000)), "Malformed form body"),
     ],
+    ids=["not-utf8", "deep-json", "100k-fields"],
 )
 def test_hostile_token_bodies_are_400(body, detail):
     route = ("token", "POST", "/api/token")
