@@ -9,7 +9,7 @@ from cloudsaves.http import make_app
 from cloudsaves.observability import logger, metrics
 from cloudsaves.services.heartbeat import heartbeat
 
-app = make_app()
+app = make_app(public=True)
 
 
 @app.get("/api/heartbeat")

@@ -10,7 +10,7 @@ from cloudsaves.models.device_auth import DeviceAuthInitPayload, DeviceAuthInitR
 from cloudsaves.observability import logger, metrics
 from cloudsaves.services.device_auth import start_pairing
 
-app = make_app()
+app = make_app(public=True)
 
 
 @app.post("/api/auth/device/init", status_code=201)

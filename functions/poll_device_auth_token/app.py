@@ -10,7 +10,7 @@ from cloudsaves.models.device_auth import DeviceAuthTokenPayload, DeviceAuthToke
 from cloudsaves.observability import logger, metrics
 from cloudsaves.services.device_auth import poll_token
 
-app = make_app()
+app = make_app(public=True)
 
 
 @app.post("/api/auth/device/token")

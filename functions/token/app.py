@@ -10,7 +10,7 @@ from cloudsaves.models.users import TokenResponse
 from cloudsaves.observability import logger, metrics
 from cloudsaves.services.auth import grant_token
 
-app = make_app()
+app = make_app(public=True)
 
 
 @app.post("/api/token")

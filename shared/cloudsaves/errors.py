@@ -41,8 +41,21 @@ class PayloadTooLarge(AppError):
     status_code = 413
 
 
+class UnsupportedMediaType(AppError):
+    status_code = 415
+
+
 class Unprocessable(AppError):
     status_code = 422
+
+
+class ServiceUnavailable(AppError):
+    """A transient condition (contention, throttling) outlasted our retries: the client retries later."""
+
+    status_code = 503
+
+    def __init__(self, detail: Any, retry_after_seconds: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_seconds)})
 
 
 class ConcurrentUpdate(Exception):

@@ -18,6 +18,7 @@ _SEPARATOR = re.compile(r"[\\/]")
 # RomM backend/endpoints/saves.py: DATETIME_TAG_PATTERN / _apply_datetime_tag (leading space optional here).
 _SLOT_TAG = re.compile(r" ?\[\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\]")
 _SLOT_TAG_FORMAT = "%Y-%m-%d_%H-%M-%S"
+_SLOT_TAG_AT_END = re.compile(r" \[(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})\]$")
 
 # RomM backend/models/base.py: TAG_GROUP_REGEX / EXTENSION_REGEX (compute_file_name_parts).
 _TAG_GROUPS = re.compile(r"(?:\s*(?:\([^)]*\)|\[[^]]*\]))+\s*$")
@@ -85,6 +86,17 @@ def apply_slot_tag(file_name: str, when: datetime) -> str:
     if len(tagged.encode("utf-8")) > MAX_NAME_BYTES:
         raise InvalidFileName(f"File name is longer than {MAX_NAME_BYTES} bytes once tagged")
     return tagged
+
+
+def slot_tag_moment(file_name: str) -> datetime | None:
+    """The UTC second that `apply_slot_tag` put at the end of `file_name`'s stem, or None without one."""
+    match = _SLOT_TAG_AT_END.search(posixpath.splitext(file_name)[0])
+    if match is None:
+        return None
+    try:
+        return datetime.strptime(match.group(1), _SLOT_TAG_FORMAT).replace(tzinfo=UTC)
+    except ValueError:  # 2025-13-45: looks like a tag, names no moment
+        return None
 
 
 def split_name(file_name: str) -> NameParts:

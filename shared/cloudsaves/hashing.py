@@ -3,6 +3,11 @@
 RomM's rule (backend/handler/filesystem/assets_handler.py, hash_zip_contents / hash_save_file): the MD5
 hex of the bytes; for a zip, the MD5 of `"<name>:<md5 of member>"` lines for its non-directory members in
 sorted name order, joined by `\\n` with no trailing newline, UTF-8 encoded.
+
+Beyond RomM, an archive is hashed by its members only while it stays within MAX_ZIP_MEMBERS members and
+MAX_ZIP_DECOMPRESSED_BYTES decompressed in total: a few KB of bzip2 can expand to gigabytes, and
+hashing them would hold the function for seconds on every upload. Past either bound the hash is the
+plain MD5 of the bytes, RomM's own fallback for an archive it cannot read.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ from typing import BinaryIO
 
 # RomM's MAX_DECOMPRESSED_ENTRY_BYTES: a member's declared size is attacker-controlled, so cap what is read.
 MAX_ENTRY_BYTES = 512 * 1024 * 1024
+# Four times the largest memory card (16 MB), and about half a CPU second to hash even as bzip2
+# (bench/zip_bomb.py); a 512 MB function has a third of a vCPU.
+MAX_ZIP_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+MAX_ZIP_MEMBERS = 1000
 _CHUNK = 64 * 1024
 _HEX_MD5 = re.compile(r"[0-9a-fA-F]{32}")
 
@@ -50,22 +59,37 @@ def _zip_hash_or_none(fileobj: BinaryIO) -> str | None:
         return None
 
 
+class _ZipTooLarge(ValueError):
+    """The archive is past a bound: hash its bytes instead of its members."""
+
+
 def _zip_contents_hash(archive: zipfile.ZipFile) -> str:
-    names = [name for name in sorted(archive.namelist()) if not name.endswith("/")]
-    combined = "\n".join(f"{name}:{_member_md5(archive, name)}" for name in names)
-    return hashlib.md5(combined.encode("utf-8"), usedforsecurity=False).hexdigest()
+    members = archive.infolist()
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise _ZipTooLarge(f"zip has {len(members)} members, more than {MAX_ZIP_MEMBERS}")
+    if sum(member.file_size for member in members) > MAX_ZIP_DECOMPRESSED_BYTES:
+        raise _ZipTooLarge("zip declares more than its decompressed bound")  # honest bombs stop here
+    remaining = MAX_ZIP_DECOMPRESSED_BYTES  # declared sizes may lie: count what is actually read
+    lines = []
+    for name in sorted(archive.namelist()):
+        if not name.endswith("/"):
+            member_md5, size = _member_md5(archive, name, limit=min(MAX_ENTRY_BYTES, remaining))
+            remaining -= size
+            lines.append(f"{name}:{member_md5}")
+    return hashlib.md5("\n".join(lines).encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def _member_md5(archive: zipfile.ZipFile, name: str) -> str:
+def _member_md5(archive: zipfile.ZipFile, name: str, *, limit: int) -> tuple[str, int]:
+    """The member's MD5 and decompressed size; _ZipTooLarge as soon as it expands past `limit`."""
     digest = hashlib.md5(usedforsecurity=False)
     read = 0
     with archive.open(name) as member:
         while chunk := member.read(_CHUNK):
             read += len(chunk)
-            if read > MAX_ENTRY_BYTES:
-                raise ValueError(f"zip member {name!r} expands past {MAX_ENTRY_BYTES} bytes")
+            if read > limit:
+                raise _ZipTooLarge(f"zip member {name!r} expands past the bound")
             digest.update(chunk)
-    return digest.hexdigest()
+    return digest.hexdigest(), read
 
 
 def md5_hex(data: bytes) -> str:

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import binascii
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
-from cloudsaves.errors import AppError, BadRequest, Forbidden, Unauthorized
+from cloudsaves.errors import AppError, BadRequest, Forbidden, Unauthorized, UnsupportedMediaType
 from cloudsaves.observability import logger
 
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
+
+# A `\uD800`-`\uDFFF` escape: a pair is an ordinary character (clients' ensure_ascii emoji), a lone one
+# is a string that cannot be stored (DynamoDB and S3 take UTF-8).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass(frozen=True)
@@ -31,8 +39,17 @@ class Principal:
             raise Forbidden("Forbidden")
 
 
-def make_app() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+def make_app(*, public: bool = False) -> APIGatewayHttpResolver:
+    """The resolver every function uses: errors mapped to `{"detail": ...}`, hostile bodies answered 4xx.
+
+    Unless `public`, the caller is authenticated before anything of the request is validated or parsed,
+    so a request without valid credentials costs no JSON parsing and always answers 401.
+    """
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body)
+    # Powertools runs its request validation (which parses the body) ahead of every other middleware;
+    # wrapping it is the one place that runs before it, for every route of the function.
+    validation = app._request_validation_middleware
+    app._request_validation_middleware = _guard_request(validation, public=public)  # type: ignore[assignment]
     app.exception_handler(AppError)(_app_error)
     app.exception_handler(RequestValidationError)(_validation_error)
     app.exception_handler(NotFoundError)(lambda _exc: detail_response(404, "Not Found"))
@@ -77,17 +94,74 @@ def source_ip(app: APIGatewayHttpResolver) -> str:
     return str(app.current_event.request_context.http.source_ip or "unknown")
 
 
+def parse_json_body(text: str) -> Any:
+    """`json.loads` for request bodies: input Python refuses to hold is a 400 rather than a 500.
+
+    Malformed JSON still raises JSONDecodeError, which Powertools answers 422 (`json_invalid`), as FastAPI.
+    """
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise BadRequest("The JSON body is nested too deeply") from None
+    except ValueError:  # an integer literal longer than Python's 4,300-digit limit
+        raise BadRequest("The JSON body holds a number too long to read") from None
+    if _SURROGATE_ESCAPE.search(text) and _holds_lone_surrogate(value):
+        raise BadRequest("The JSON body holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
+    return value
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def body_text(event: BaseProxyEvent) -> str:
+    """The request body as text (base64 undone); a body that is not UTF-8 text is a 400."""
+    try:
+        return event.decoded_body or ""
+    except (binascii.Error, UnicodeDecodeError):
+        raise BadRequest("The request body is not valid UTF-8 text") from None
+
+
+def _guard_request(validation: Callable[..., Response], *, public: bool) -> Callable[..., Response]:
+    def guard(app: APIGatewayHttpResolver, next_middleware: Callable[..., Response]) -> Response:
+        if not public:
+            principal_from_event(app.current_event.raw_event)  # 401 before any body is read
+        route = app.context.get("_route")  # set by Powertools for its own validation
+        if route is not None and route.dependant.body_params:
+            _require_json(app.current_event)
+        return validation(app, next_middleware)
+
+    return guard
+
+
+def _require_json(event: BaseProxyEvent) -> None:
+    # Exactly what Powertools' validation reads as JSON (it is case-sensitive); none at all is JSON too.
+    content_type = (event.headers.get("content-type") or "").split(";")[0].strip()
+    if content_type not in ("application/json", ""):
+        raise UnsupportedMediaType(
+            f"Expected a JSON body (Content-Type: application/json), got {content_type[:80]!r}"
+        )
+    body_text(event)
+
+
 def form_body(app: APIGatewayHttpResolver) -> dict[str, str]:
     """An application/x-www-form-urlencoded body (OAuth2's token request); the last value of a key wins."""
     from urllib.parse import parse_qsl
 
     event = app.current_event
-    raw = event.decoded_body or ""
+    raw = body_text(event)
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type not in ("application/x-www-form-urlencoded", ""):
         raise BadRequest("Expected an application/x-www-form-urlencoded body")
     try:
-        return dict(parse_qsl(raw, keep_blank_values=True, strict_parsing=bool(raw)))
+        # An OAuth2 token request has a handful of fields: a body of millions is abuse, not a login.
+        return dict(parse_qsl(raw, keep_blank_values=True, strict_parsing=bool(raw), max_num_fields=64))
     except ValueError as exc:
         raise BadRequest("Malformed form body") from exc
 

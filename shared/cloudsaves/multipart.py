@@ -166,10 +166,13 @@ def _decode_extended(value: str) -> str:
     if not (quote1 and quote2 and charset):
         raise MultipartError(f"Malformed filename* parameter: {value[:80]!r}")
     try:
-        codecs.lookup(charset)
+        codec = codecs.lookup(charset)
     except LookupError:
-        raise MultipartError(f"filename* has an unsupported charset: {charset[:40]!r}") from None
+        codec = None
+    # hex, zlib, base64, rot13... are codecs Python knows, but not text encodings (bytes -> str)
+    if codec is None or not getattr(codec, "_is_text_encoding", True):
+        raise MultipartError(f"filename* has an unsupported charset: {charset[:40]!r}")
     try:
         return unquote(encoded, encoding=charset, errors="strict")
-    except UnicodeDecodeError:
-        raise MultipartError(f"filename* is not valid {charset}") from None
+    except (UnicodeError, ValueError):  # UnicodeError: `undefined` refuses everything
+        raise MultipartError(f"filename* is not valid {charset[:40]}") from None

@@ -190,6 +190,48 @@ def test_upload_same_name_for_states_updates_in_place_and_hashes() -> None:
     assert not hasattr(second, "slot")
 
 
+def test_upload_without_slot_named_as_a_slot_save_refreshes_that_row_as_romm() -> None:
+    # Given a slot save, stored under its tagged name, that a client downloaded
+    slotted = upload(b"one", "zelda.sav", slot="quick", emulator="mgba")
+    assert slotted.file_name != "zelda.sav"
+
+    # When it uploads the file back without a slot, under that stored name and in the same folder
+    refreshed = upload(b"two", slotted.file_name, emulator="mgba")
+
+    # Then that row is refreshed (RomM's colliding save), not doubled: same id, slot kept, old bytes gone
+    assert refreshed.id == slotted.id and refreshed.slot == "quick"
+    assert refreshed.content_hash == hashlib.md5(b"two").hexdigest()
+    assert [s.id for s in asset_reads.list_assets("save", USER, limit=10).items] == [slotted.id]
+    assert asset_reads.saves_summary(USER, ROM).slots[0].latest.id == slotted.id
+    assert asset_downloads.download_asset("save", USER, slotted.id).data == b"two"
+    assert len(object_keys()) == 1
+
+
+def test_upload_without_slot_named_as_a_slot_save_elsewhere_is_a_new_save() -> None:
+    slotted = upload(b"one", "zelda.sav", slot="quick", emulator="mgba")
+
+    other_emulator = upload(b"two", slotted.file_name, emulator="vba")
+    other_rom = asset_uploads.upload_from_request(
+        "save",
+        USER,
+        UploadParams(rom_id=OTHER_ROM, emulator="mgba"),
+        request({"saveFile": (slotted.file_name, b"3")}),
+    )
+
+    assert len({slotted.id, other_emulator.id, other_rom.id}) == 3
+    assert asset_downloads.download_asset("save", USER, slotted.id).data == b"one"
+
+
+def test_upload_without_slot_named_as_a_slot_save_respects_the_device_guard() -> None:
+    deck, laptop = device("Deck"), device("Laptop")
+    slotted = upload(b"one", "zelda.sav", slot="quick", device_id=deck)
+    upload(b"two", slotted.file_name, device_id=laptop)  # the laptop now holds the refreshed row
+
+    with pytest.raises(Conflict, match="Save has been updated since your last sync"):
+        upload(b"three", slotted.file_name, device_id=deck)
+    assert asset_downloads.download_asset("save", USER, slotted.id).data == b"two"
+
+
 def test_upload_with_slot_tags_name_and_keeps_history() -> None:
     first = upload(b"one", "zelda [2020-01-01_00-00-00].sav", slot="auto")
     second = upload(b"two", "zelda.sav", slot="auto")

@@ -165,7 +165,7 @@ def test_resolve_device_of_another_user_is_not_found(repo: DevicesRepository) ->
 
     with pytest.raises(NotFound) as error:
         service.resolve_device(make_principal(user_id=USER), "theirs", write=False)
-    assert error.value.detail == "Device not found"
+    assert error.value.detail == "Device with ID theirs not found"  # RomM's text
 
 
 def test_resolve_device_of_an_overlong_id_is_not_found() -> None:

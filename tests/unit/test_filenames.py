@@ -11,6 +11,7 @@ from cloudsaves.filenames import (
     apply_slot_tag,
     sanitize_file_name,
     sanitize_segment,
+    slot_tag_moment,
     split_name,
 )
 
@@ -167,3 +168,24 @@ def test_apply_slot_tag_rejects_a_name_too_long_once_tagged():
 )
 def test_split_name_matches_romm(file_name: str, expected: tuple[str, str, str]):
     assert split_name(file_name) == NameParts(*expected)
+
+
+@pytest.mark.parametrize(
+    ("file_name", "moment"),
+    [
+        ("zelda [2025-03-04_05-06-07].sav", datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)),
+        ("zelda (USA) [2025-03-04_05-06-07]", datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)),
+        ("zelda.sav", None),
+        ("zelda [2025-03-04_05-06-07] copy.sav", None),  # not at the end of the stem: not our tag
+        ("zelda[2025-03-04_05-06-07].sav", None),
+        ("zelda [2025-13-45_25-61-61].sav", None),  # shaped like a tag, names no moment
+    ],
+)
+def test_slot_tag_moment_reads_back_what_apply_slot_tag_wrote(file_name: str, moment: datetime | None):
+    assert slot_tag_moment(file_name) == moment
+
+
+def test_slot_tag_moment_round_trips_apply_slot_tag():
+    when = datetime(2026, 12, 3, 8, 45, 1, 999_000, tzinfo=UTC)
+
+    assert slot_tag_moment(apply_slot_tag("pokemon.srm", when)) == when.replace(microsecond=0)

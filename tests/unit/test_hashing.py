@@ -223,3 +223,57 @@ def test_hex_to_base64_rejects_what_is_not_a_hex_md5(value: str):
 )
 def test_etag_md5_hex(etag: str, expected: str | None):
     assert etag_md5_hex(etag) == expected
+
+
+def declaring(data: bytes, size: int) -> bytes:
+    """The zip with every member's uncompressed size rewritten to `size`: a bomb's headers, tiny data."""
+    patched = bytearray(data)
+    for signature, size_offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = patched.find(signature)
+        while start >= 0:
+            patched[start + size_offset : start + size_offset + 4] = size.to_bytes(4, "little")
+            start = patched.find(signature, start + 4)
+    return bytes(patched)
+
+
+def test_content_hash_of_a_zip_bomb_is_plain_md5_without_decompressing(monkeypatch: pytest.MonkeyPatch):
+    # Given the issue's bomb: five bzip2 members of 512 MB each, 2.5 GB in all, in a few KB
+    bomb = declaring(make_zip([(f"m{i}.bin", b"\0" * 1024) for i in range(5)], zipfile.ZIP_BZIP2), 512 << 20)
+    assert len(bomb) < 4096
+    assert sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(bomb)).infolist()) == 5 * (512 << 20)
+
+    opened: list[str] = []
+    real_open = zipfile.ZipFile.open
+
+    def recording_open(archive: zipfile.ZipFile, name: str, *args: object, **kwargs: object) -> object:
+        opened.append(name)
+        return real_open(archive, name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", recording_open)
+
+    # Then it is refused on its declared sizes, before a member is opened: the plain MD5 of the bytes
+    assert content_hash(bomb) == hashlib.md5(bomb).hexdigest()
+    assert opened == []
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_content_hash_bounds_what_is_decompressed_in_total(monkeypatch: pytest.MonkeyPatch, compression: int):
+    # Given members each within the per-member bound but together past the total bound
+    monkeypatch.setattr(hashing, "MAX_ZIP_DECOMPRESSED_BYTES", 3 * 65536)
+    within = [("a.bin", b"\0" * 65536), ("b.bin", b"\1" * 65536), ("c.bin", b"\2" * 65536)]
+    past = [*within, ("d.bin", b"\3")]
+
+    # Then RomM's rule holds up to the bound, and the plain MD5 past it
+    bomb = make_zip(past, compression)
+    assert content_hash(make_zip(within, compression)) == expected_zip_hash(within)
+    assert content_hash(bomb) == hashlib.md5(bomb).hexdigest()
+
+
+def test_content_hash_bounds_the_member_count():
+    # Given one archive at the member bound and one past it (memory cards hold a few dozen)
+    at_bound = [(f"{i:04}.sav", bytes([i % 256])) for i in range(hashing.MAX_ZIP_MEMBERS)]
+    past = [*at_bound, ("extra.sav", b"x")]
+
+    crowded = make_zip(past)
+    assert content_hash(make_zip(at_bound)) == expected_zip_hash(at_bound)
+    assert content_hash(crowded) == hashlib.md5(crowded).hexdigest()

@@ -227,3 +227,22 @@ def test_parse_form_rejects_malformed_input(body: bytes, content_type: str, mess
 def test_multipart_error_is_a_value_error():
     with pytest.raises(ValueError):
         parse_form(b"", "text/plain")
+
+
+@pytest.mark.parametrize("codec", ["hex", "zlib", "base64", "rot13", "bz2", "uu", "quopri"])
+@pytest.mark.parametrize("encoded", ["%41%42.srm", "6869.srm"])
+def test_parse_form_refuses_filename_star_naming_a_non_text_codec(codec: str, encoded: str):
+    # Given a codec Python knows that turns bytes into bytes (or str into str), not bytes into text
+    disposition = f"Content-Disposition: form-data; name=\"f\"; filename*={codec}''{encoded}"
+
+    # Then it is an unsupported charset (a 400 upstream), never a LookupError
+    with pytest.raises(MultipartError, match="unsupported charset"):
+        parse_form(part([disposition], b"x") + close(), CONTENT_TYPE)
+
+
+@pytest.mark.parametrize("charset", ["undefined", "idna", "punycode", "utf-7", "unicode_escape"])
+def test_parse_form_refuses_filename_star_its_charset_cannot_decode(charset: str):
+    disposition = f"Content-Disposition: form-data; name=\"f\"; filename*={charset}''%5Cx%FF%80.srm"
+
+    with pytest.raises(MultipartError, match="not valid"):
+        parse_form(part([disposition], b"x") + close(), CONTENT_TYPE)

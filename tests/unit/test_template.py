@@ -69,16 +69,27 @@ def _routes(function: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def _policy_names(function: dict[str, Any]) -> set[str]:
+    """The SAM policy templates (and managed policy names) a function lists; inline statements aside."""
     names: set[str] = set()
     for policy in function["Properties"].get("Policies", []):
-        names |= {policy} if isinstance(policy, str) else set(policy) - {"Statement"}
+        names |= {policy} if isinstance(policy, str) else set(policy) - {"Statement", "Ref"}
     return names
 
 
+def _statements(policy: Any) -> list[dict[str, Any]]:
+    """The statements of an inline policy, or of the template's own managed policy it references."""
+    if isinstance(policy, dict) and "Ref" in policy:
+        managed = RESOURCES[policy["Ref"]]
+        assert managed["Type"] == "AWS::IAM::ManagedPolicy", policy
+        return list(managed["Properties"]["PolicyDocument"]["Statement"])
+    return list(policy.get("Statement", [])) if isinstance(policy, dict) else []
+
+
 def _inline_actions(function: dict[str, Any]) -> list[str]:
+    """Every action a function is allowed through statements: its own and its managed policies'."""
     actions: list[str] = []
     for policy in function["Properties"].get("Policies", []):
-        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+        for statement in _statements(policy):
             if statement.get("Effect") == "Allow":
                 action = statement["Action"]
                 actions += [action] if isinstance(action, str) else action
@@ -170,6 +181,7 @@ def test_template_table_is_on_demand_with_pitr_ttl_and_retained() -> None:
     table = _only("AWS::DynamoDB::Table")
     props = table["Properties"]
 
+    assert props["DeletionProtectionEnabled"] is True
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at_epoch", "Enabled": True}
@@ -288,3 +300,91 @@ def test_template_function_url_doors_check_credentials_themselves_and_pass_every
     assert TEMPLATE["Outputs"]["CloudSyncUrl"]["Value"] == {
         "Fn::Sub": "${CloudSyncFunctionUrl.FunctionUrl}api/cloud-sync/"
     }
+
+
+# SAM policy templates that grant more than any function needs (Scan, DescribeTable, PutObjectAcl,
+# Put/GetLifecycleConfiguration): the template lists explicit actions instead.
+BROAD_POLICY_TEMPLATES = {
+    "DynamoDBCrudPolicy",
+    "DynamoDBReadPolicy",
+    "DynamoDBWritePolicy",
+    "S3CrudPolicy",
+    "S3ReadPolicy",
+    "S3WritePolicy",
+    "S3FullAccessPolicy",
+}
+FORBIDDEN_ACTIONS = {"dynamodb:Scan", "s3:PutLifecycleConfiguration", "s3:PutObjectAcl", "s3:PutBucketPolicy"}
+
+
+def test_template_no_function_may_scan_or_change_acls_and_bucket_configuration() -> None:
+    broad = {name: sorted(_policy_names(fn) & BROAD_POLICY_TEMPLATES) for name, fn in FUNCTIONS.items()}
+    assert {name: found for name, found in broad.items() if found} == {}
+
+    granted = {name: set(_inline_actions(fn)) for name, fn in FUNCTIONS.items()}
+    forbidden = {name: sorted(actions & FORBIDDEN_ACTIONS) for name, actions in granted.items()}
+    assert {name: found for name, found in forbidden.items() if found} == {}
+    wildcards = {name: sorted(a for a in actions if "*" in a) for name, actions in granted.items()}
+    assert {name: found for name, found in wildcards.items() if found} == {}
+    # and every endpoint but the heartbeat still reaches the table
+    assert all(
+        any(a.startswith("dynamodb:") for a in granted[n]) for n in FUNCTIONS if n != "HeartbeatFunction"
+    )
+
+
+def test_template_every_function_logs_to_one_group_with_a_retention() -> None:
+    logging = TEMPLATE["Globals"]["Function"]["LoggingConfig"]
+    group = RESOURCES[logging["LogGroup"]["Ref"]]
+
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert TEMPLATE["Parameters"]["LogRetentionDays"]["Default"] in (7, 14, 30, 60, 90)
+    assert [name for name, fn in FUNCTIONS.items() if "LoggingConfig" in fn["Properties"]] == []
+
+
+def test_template_throttles_the_api_and_the_token_route_more() -> None:
+    api = _only("AWS::Serverless::HttpApi")["Properties"]
+    params = TEMPLATE["Parameters"]
+    token_route = next(
+        props for _, path, props in _routes(FUNCTIONS["TokenFunction"]) if path == "/api/token"
+    )
+
+    assert api["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": {"Ref": "ApiThrottleRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ApiThrottleBurstLimit"},
+    }
+    assert token_route["RouteSettings"] == {
+        "ThrottlingRateLimit": {"Ref": "TokenThrottleRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "TokenThrottleBurstLimit"},
+    }
+    assert params["TokenThrottleRateLimit"]["Default"] * 10 <= params["ApiThrottleRateLimit"]["Default"]
+    assert params["TokenThrottleBurstLimit"]["Default"] * 10 <= params["ApiThrottleBurstLimit"]["Default"]
+
+
+@pytest.mark.parametrize(
+    ("function", "parameter", "condition"),
+    [
+        ("AuthorizerFunction", "AuthorizerReservedConcurrency", "ReservesAuthorizerConcurrency"),
+        ("TokenFunction", "TokenReservedConcurrency", "ReservesTokenConcurrency"),
+    ],
+)
+def test_template_bcrypt_functions_have_reserved_concurrency_that_can_be_off(function, parameter, condition):
+    reserved = FUNCTIONS[function]["Properties"]["ReservedConcurrentExecutions"]
+
+    # 0 must mean "no reservation", not "disabled" (a reservation of 0 throttles every call)
+    assert reserved == {"Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]}
+    assert TEMPLATE["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, 0]}]}
+    # the defaults together leave far more than the 100 an account must keep unreserved of its 1,000
+    params = TEMPLATE["Parameters"]
+    assert (
+        params["AuthorizerReservedConcurrency"]["Default"] + params["TokenReservedConcurrency"]["Default"]
+        <= 100
+    )
+
+
+def test_template_authorizer_cache_is_short_by_default() -> None:
+    auth = _only("AWS::Serverless::HttpApi")["Properties"]["Auth"]
+    identity = auth["Authorizers"][auth["DefaultAuthorizer"]]["Identity"]
+
+    # refusals are cached as long as acceptances: keep both short (README "Security")
+    assert identity["ReauthorizeEvery"] == {"Ref": "AuthorizerCacheSeconds"}
+    assert TEMPLATE["Parameters"]["AuthorizerCacheSeconds"]["Default"] <= 60

@@ -86,7 +86,7 @@ def decode_token(token: str) -> TokenClaims:
     return TokenClaims(
         username=payload["sub"],
         scopes=frozenset(str(payload.get("scopes", "")).split()),
-        token_type=str(payload.get("type", "access")),
+        token_type=str(payload.get("type", "")),  # no type is no access token (RomM checks it too)
         expires_at=int(payload["exp"]),
         jti=payload.get("jti"),
     )

@@ -163,6 +163,33 @@ class AssetsRepository:
                 return records
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def stored_as(
+        self, user_id: int, rom_id: int, file_name: str, file_path: str, updated_since: str
+    ) -> list[AnyRecord]:
+        """The user's assets of one ROM stored as `file_name` in `file_path`, newest first (RomM's
+        lookup of a save by its path). Reads the ROM's gsi2 partition from `updated_since` only: the
+        caller knows the asset cannot have changed before (a slot tag names its creation second).
+        Eventually consistent, as any GSI: re-read what it finds before writing on it.
+        """
+        from boto3.dynamodb.conditions import Attr, Key
+
+        kwargs: dict[str, Any] = {
+            "IndexName": "gsi2",
+            "KeyConditionExpression": Key("gsi2pk").eq(
+                keys.user_rom_assets_gsi2pk(self._kind, user_id, rom_id)
+            )
+            & Key("gsi2sk").gte(updated_since),
+            "FilterExpression": Attr("file_name").eq(file_name) & Attr("file_path").eq(file_path),
+            "ScanIndexForward": False,
+        }
+        records: list[AnyRecord] = []
+        while True:
+            page = self._table.query(**kwargs)
+            records.extend(self._record(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return records
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def slot_revision(self, user_id: int, rom_id: int, slot: str) -> int | None:
         key = {"pk": keys.slot_pk(user_id, rom_id, slot), "sk": keys.SLOT_HEAD}
         item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")

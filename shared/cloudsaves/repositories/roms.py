@@ -12,6 +12,8 @@ finds the ROM of `saves/<core>/<stem>.srm` with one Query, without reading the c
 from __future__ import annotations
 
 import heapq
+import random
+import time
 from typing import Any
 
 from cloudsaves.errors import ConcurrentUpdate
@@ -23,7 +25,9 @@ from cloudsaves.repositories.dynamo import conditional_write, plain
 CATALOG_PARTITION = "ROMS"
 COUNT_SK = "COUNT"
 _ROM_FIELDS = set(RomSchema.model_fields)
-_UPSERT_ATTEMPTS = 5
+_UPSERT_ATTEMPTS = 6
+_BACKOFF_BASE_SECONDS = 0.05
+_BACKOFF_CAP_SECONDS = 1.0
 
 
 class RomsRepository:
@@ -36,8 +40,15 @@ class RomsRepository:
         return _rom(item) if item else None
 
     def put(self, rom: RomSchema) -> None:
-        """Insert or replace the ROM and move the counts with it, atomically (a lost race re-reads)."""
-        for _ in range(_UPSERT_ATTEMPTS):
+        """Insert or replace the ROM and move the counts with it, atomically (a lost race re-reads).
+
+        Every upsert updates the catalog's count item, so concurrent imports contend on it: each retry
+        waits a jittered, doubling delay (at most about 2.5 s in all) before ConcurrentUpdate gives up.
+        """
+        for attempt in range(_UPSERT_ATTEMPTS):
+            if attempt:
+                ceiling = min(_BACKOFF_BASE_SECONDS * 2**attempt, _BACKOFF_CAP_SECONDS)
+                time.sleep(random.uniform(ceiling / 2, ceiling))
             old = self.get(rom.id, consistent=True)
             try:
                 with conditional_write():

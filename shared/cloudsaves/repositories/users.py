@@ -17,7 +17,10 @@ class UsersRepository:
         self._table = table
 
     def get(self, username: str) -> UserRecord | None:
-        item = self._table.get_item(Key={"pk": keys.user_pk(username), "sk": keys.PROFILE}).get("Item")
+        # Strongly consistent, as every read that authenticates: API Gateway caches the authorizer's
+        # verdict, refusals included, so a refusal must never come from a stale read.
+        key = {"pk": keys.user_pk(username), "sk": keys.PROFILE}
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
         return UserRecord.model_validate(plain(item)) if item else None
 
     def create(self, user: UserRecord) -> None:
@@ -112,7 +115,7 @@ class UsersRepository:
 
     def find_client_token(self, token_hash: str) -> ClientTokenRecord | None:
         key = {"pk": keys.client_token_hash_pk(token_hash), "sk": keys.PROFILE}
-        item = self._table.get_item(Key=key).get("Item")
+        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")  # a token minted a moment ago
         return ClientTokenRecord.model_validate(plain(item)) if item else None
 
     def delete_client_token(self, token: ClientTokenRecord) -> None:

@@ -21,6 +21,7 @@ from cloudsaves.clock import iso, parse_iso, utcnow
 from cloudsaves.errors import AppError, ConcurrentUpdate, Conflict
 from cloudsaves.filenames import (
     apply_slot_tag,
+    slot_tag_moment,
     split_name,
 )
 from cloudsaves.hashing import content_hash
@@ -248,7 +249,7 @@ def _precheck(context: _Context, file_name: str) -> None:
         if latest is not None:
             _check_slot_sync(latest, context.device)
     else:
-        existing, _ = _claimed(repo, context, file_name)
+        existing, _ = _same_name(repo, context, file_name)
         if existing is not None:
             _check_not_stale(existing, context.device, overwrite=False, content=True)
 
@@ -319,7 +320,7 @@ def _commit_to_slot(
 def _commit_by_name(
     repo: AssetsRepository, context: _Context, stored: StoredFile, screenshot: StoredFile | None
 ) -> _Outcome:
-    existing, dangling_id = _claimed(repo, context, stored.file_name)
+    existing, dangling_id = _same_name(repo, context, stored.file_name)
     if existing is None:
         record = _new_record(context, stored, screenshot, _after(None), stored.file_name)
         repo.create_named(record, dangling_id)
@@ -463,6 +464,27 @@ def _slot_duplicate(repo: AssetsRepository, context: _Context, digest: str) -> S
         if record is None:
             repo.delete_slot_member(user_id, rom_id, slot, member)
     return None
+
+
+def _same_name(
+    repo: AssetsRepository, context: _Context, file_name: str
+) -> tuple[AnyRecord | None, int | None]:
+    """The asset a slot-less upload of `file_name` refreshes in place, as RomM (and a dangling claim's id).
+
+    The asset claiming the name; else, as RomM's "colliding save", a slot save stored under exactly
+    that name (its slot tag) in the same ROM and emulator folder: a client re-uploading a slot save it
+    downloaded, without the slot, refreshes that row rather than adding a second one.
+    """
+    existing, dangling_id = _claimed(repo, context, file_name)
+    tagged_at = slot_tag_moment(file_name) if context.kind == "save" else None
+    if existing is None and tagged_at is not None:
+        user_id, rom_id = context.principal.user_id, context.rom_id
+        for found in repo.stored_as(user_id, rom_id, file_name, _folder(context), iso(tagged_at)):
+            existing = repo.get(found.id, consistent=True)  # the index may lag: decide on the item
+            if existing is not None and existing.file_name == file_name:
+                break
+            existing = None
+    return existing, dangling_id
 
 
 def _claimed(

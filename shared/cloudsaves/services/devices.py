@@ -37,7 +37,7 @@ def resolve_device(principal: Principal, device_id: str | None, *, write: bool) 
     Naming a device needs devices.write (write=True) or devices.read (write=False): else Forbidden.
     A device-bound token needs neither for its own device: the binding is the permission, and
     without this such a token could not even list saves. An unknown or another user's device is
-    NotFound("Device not found").
+    RomM's NotFound("Device with ID {id} not found").
     """
     chosen = device_id or principal.device_id
     if not chosen:
@@ -46,7 +46,7 @@ def resolve_device(principal: Principal, device_id: str | None, *, write: bool) 
         principal.require(Scope.DEVICES_WRITE if write else Scope.DEVICES_READ)
     device = _lookup(principal.user_id, chosen)
     if device is None:
-        raise NotFound("Device not found")
+        raise _not_found(chosen)
     return device
 
 

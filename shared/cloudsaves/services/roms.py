@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cloudsaves.aws import table
-from cloudsaves.errors import NotFound
+from cloudsaves.errors import ConcurrentUpdate, NotFound, ServiceUnavailable
 from cloudsaves.models.roms import RomPage, RomSchema, RomUpsert
 from cloudsaves.repositories.roms import RomsRepository
 
@@ -14,7 +14,10 @@ def roms_repository() -> RomsRepository:
 
 def upsert_rom(rom_id: int, request: RomUpsert) -> RomSchema:
     rom = RomSchema(id=rom_id, **request.model_dump())
-    roms_repository().put(rom)
+    try:
+        roms_repository().put(rom)
+    except ConcurrentUpdate:
+        raise ServiceUnavailable("The ROM catalog is busy with other writes; retry shortly") from None
     return rom
 
 
