@@ -47,3 +47,7 @@ class Unprocessable(AppError):
 
 class ConcurrentUpdate(Exception):
     """A conditional write lost a race; the service re-reads and decides again."""
+
+
+class TooManyRequests(AppError):
+    status_code = 429

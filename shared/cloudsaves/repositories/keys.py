@@ -102,3 +102,46 @@ def asset_name_pk(kind: str, user_id: int, rom_id: int, file_name: str) -> str:
 def sync_session_sk(session_id: int) -> str:
     """A client's sync session counter, in the user's partition (`owner_pk`)."""
     return f"SYNCSESSION#{session_id}"
+
+
+# --- the RomM client surface: token pairing, rate limits, gallery screenshots, activity, platforms --
+
+# Every client token is also listed for admins, spread over a few gsi1 partitions so no one
+# partition takes every token write (an admin listing reads them all and merges).
+CLIENT_TOKEN_SHARDS = 8
+
+
+def all_client_tokens_gsi1pk(token_id: int) -> str:
+    return f"CTOKENS#{token_id % CLIENT_TOKEN_SHARDS}"
+
+
+def pair_code_pk(code: str) -> str:
+    """A pairing code (sk PROFILE) naming one client token; 60 s of life through expires_at_epoch."""
+    return f"PAIRCODE#{code}"
+
+
+def rate_limit_pk(action: str, address: str, window: int) -> str:
+    """Attempts of one action from one address in one fixed window (sk PROFILE, expires by TTL)."""
+    return f"RATE#{action}#{address}#{window}"
+
+
+def screenshot_pk(screenshot_id: int) -> str:
+    """A gallery screenshot (sk PROFILE); the owner's gallery is gsi1 `user_screenshots_gsi1pk`."""
+    return f"SCREENSHOT#{screenshot_id}"
+
+
+def user_screenshots_gsi1pk(user_id: int) -> str:
+    return f"{owner_pk(user_id)}#SCREENSHOTS"
+
+
+def activity_sk(device_id: str) -> str:
+    """A device's "playing now" entry, in the user's partition (`owner_pk`), expiring by TTL."""
+    return f"ACTIVITY#{device_id}"
+
+
+PLATFORMS_GSI1PK = "PLATFORMS"
+
+
+def platform_count_pk(platform_id: int) -> str:
+    """A platform's item: its ROM count, moved with each ROM upsert, and what the catalog knows of it."""
+    return f"PLATFORM#{platform_id}"
