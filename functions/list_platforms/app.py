@@ -1,4 +1,4 @@
-"""GET /api/platforms (platforms.read): the catalog's platforms, RomM's shape (clients check tokens with it)."""
+"""GET /api/platforms (platforms.read): the catalog's platforms, RomM's shape (clients check tokens so)."""
 
 from __future__ import annotations
 

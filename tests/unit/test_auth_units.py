@@ -26,7 +26,8 @@ def test_roles_grant_romm_scope_sets():
     assert viewer == {
         "me.read", "roms.read", "platforms.read", "assets.read", "devices.read", "firmware.read",
         "roms.user.read", "collections.read", "playlists.read",
-        "me.write", "assets.write", "devices.write", "roms.user.write", "collections.write", "playlists.write",
+        "me.write", "assets.write", "devices.write", "roms.user.write", "collections.write",
+        "playlists.write",
     }  # fmt: skip
     assert editor - viewer == {Scope.ROMS_WRITE, Scope.PLATFORMS_WRITE, Scope.FIRMWARE_WRITE}
     assert admin - editor == {Scope.USERS_READ, Scope.USERS_WRITE, Scope.TASKS_RUN, Scope.LOGS_READ}

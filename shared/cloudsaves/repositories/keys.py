@@ -126,12 +126,13 @@ def rate_limit_pk(action: str, address: str, window: int) -> str:
 
 
 def screenshot_pk(screenshot_id: int) -> str:
-    """A gallery screenshot (sk PROFILE); the owner's gallery is gsi1 `user_screenshots_gsi1pk`."""
+    """A gallery screenshot (sk PROFILE)."""
     return f"SCREENSHOT#{screenshot_id}"
 
 
-def user_screenshots_gsi1pk(user_id: int) -> str:
-    return f"{owner_pk(user_id)}#SCREENSHOTS"
+def screenshot_name_pk(user_id: int, rom_id: int, file_name: str) -> str:
+    """The claim on a gallery file name (sk PROFILE): uploading the name again replaces that screenshot."""
+    return f"SCREENSHOTNAME#{user_id}#{rom_id}#{file_name}"
 
 
 def activity_sk(device_id: str) -> str:

@@ -55,13 +55,17 @@ def get_platform(platform_id: int) -> PlatformSchema:
     return _schema(record)
 
 
+def platform_name(slug: str) -> str:
+    return _NAMES.get(slug, slug)
+
+
 def _schema(record: PlatformRecord) -> PlatformSchema:
     return PlatformSchema(
         id=record.platform_id,
         slug=record.slug,
         fs_slug=record.fs_slug,
         rom_count=record.rom_count,
-        name=_NAMES.get(record.slug, record.slug),
+        name=platform_name(record.slug),
         created_at=record.created_at,
         updated_at=record.updated_at,
     )

@@ -12,9 +12,9 @@ import secrets
 from cloudsaves.aws import table
 from cloudsaves.clock import utcnow
 from cloudsaves.errors import ConcurrentUpdate, Forbidden, NotFound, TooManyRequests
+from cloudsaves.http import Principal
 from cloudsaves.models.users import ClientTokenCreated, ClientTokenPairSchema, PairCodeRecord
 from cloudsaves.repositories.pairing import PairingRepository
-from cloudsaves.http import Principal
 from cloudsaves.services.client_tokens import TOKEN_NOT_FOUND, check_may_reveal, regenerate_client_token
 from cloudsaves.services.users import users_repository
 
