@@ -45,6 +45,7 @@ format: $(STAMP) ## format the code
 
 openapi: $(STAMP) ## regenerate docs/openapi.json from the handlers
 	PYTHONPATH=.:shared $(PY) -m local_stack.openapi > docs/openapi.json
+	cp docs/openapi.json shared/cloudsaves/openapi.json  # the copy GET /openapi.json serves, in the layer
 
 bench: $(STAMP) ## benchmarks: cold-start imports, direct transfers vs plain boto3 on the local stack
 	PYTHONPATH=.:shared $(PY) bench/cold_start.py

@@ -7,7 +7,7 @@ from datetime import timedelta
 from cloudsaves.auth.scopes import scopes_beyond
 from cloudsaves.auth.tokens import hash_client_token, new_client_token
 from cloudsaves.clock import utcnow
-from cloudsaves.errors import ConcurrentUpdate, Forbidden, NotFound
+from cloudsaves.errors import ConcurrentUpdate, Conflict, Forbidden, NotFound
 from cloudsaves.http import Principal
 from cloudsaves.ids import new_int_id
 from cloudsaves.models.users import (
@@ -113,7 +113,7 @@ def regenerate_client_token(
         except ConcurrentUpdate:
             continue  # regenerated or deleted meanwhile: read again
         return ClientTokenCreated(**ClientTokenSchema.of(renewed).model_dump(), raw_token=raw)
-    raise ConcurrentUpdate(f"Client token {token_id} kept changing while being regenerated")
+    raise Conflict("The token kept changing while being regenerated; try again")
 
 
 def list_all_client_tokens() -> list[ClientTokenAdminSchema]:

@@ -16,7 +16,7 @@ from typing import Protocol
 from cloudsaves import storage
 from cloudsaves.aws import table
 from cloudsaves.clock import now_iso
-from cloudsaves.errors import BadRequest, ConcurrentUpdate, NotFound, PayloadTooLarge
+from cloudsaves.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound, PayloadTooLarge
 from cloudsaves.http import Principal
 from cloudsaves.ids import new_int_id
 from cloudsaves.images import ALLOWED_IMAGE_EXTENSIONS, image_type
@@ -120,7 +120,7 @@ def upload_screenshot(principal: Principal, rom_id: int, upload: ScreenshotFile)
             except ConcurrentUpdate:
                 continue  # a concurrent upload of the same name, or an id collision: read again
             return shot.to_schema()
-        raise ConcurrentUpdate("Screenshot kept changing while being uploaded")
+        raise Conflict("The screenshot kept changing while being uploaded; try again")
     except Exception:
         storage.delete_objects([key])  # never bytes without a record
         raise
