@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,10 +17,9 @@ app = make_app()
 
 
 @app.get("/api/client-tokens/pair/<code>/status")
-def get_status(code: Annotated[str, Path(max_length=64)]) -> Response[None]:
+def get_status(code: Annotated[str, Path(max_length=64)]) -> None:
     if not pair_code_is_pending(code):
-        raise NotFound("Not Found")
-    return Response(status_code=200, content_type="application/json", body="null")
+        raise NotFound("Not Found")  # RomM's bare 404
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
