@@ -12,7 +12,7 @@ from cloudsaves.auth.scopes import Scope
 from cloudsaves.http import authorize, make_app
 from cloudsaves.models.assets import DeviceBody, SaveSchema
 from cloudsaves.observability import logger, metrics
-from cloudsaves.services.assets import confirm_download
+from cloudsaves.services.device_syncs import confirm_download
 
 app = make_app()
 

@@ -12,7 +12,7 @@ from cloudsaves.auth.scopes import Scope
 from cloudsaves.http import authorize, make_app
 from cloudsaves.models.assets import DeleteStatesRequest
 from cloudsaves.observability import logger, metrics
-from cloudsaves.services.assets import delete_assets
+from cloudsaves.services.asset_changes import delete_assets
 
 app = make_app()
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cloudsaves.auth.scopes import Scope
 from cloudsaves.http import authorize, make_app
 from cloudsaves.observability import logger, metrics
-from cloudsaves.services.assets import download_asset
+from cloudsaves.services.asset_downloads import download_asset
 
 app = make_app()
 

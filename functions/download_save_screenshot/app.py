@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cloudsaves.auth.scopes import Scope
 from cloudsaves.http import authorize, make_app
 from cloudsaves.observability import logger, metrics
-from cloudsaves.services.assets import download_screenshot
+from cloudsaves.services.asset_downloads import download_screenshot
 
 app = make_app()
 

@@ -12,7 +12,7 @@ from cloudsaves.auth.scopes import Scope
 from cloudsaves.http import authorize, make_app
 from cloudsaves.models.assets import SaveSummarySchema
 from cloudsaves.observability import logger, metrics
-from cloudsaves.services.assets import saves_summary
+from cloudsaves.services.asset_reads import saves_summary
 
 app = make_app()
 

@@ -12,7 +12,7 @@ from cloudsaves.auth.scopes import Scope
 from cloudsaves.http import authorize, make_app
 from cloudsaves.models.assets import StateSchema
 from cloudsaves.observability import logger, metrics
-from cloudsaves.services.assets import get_asset
+from cloudsaves.services.asset_reads import get_asset
 
 app = make_app()
 

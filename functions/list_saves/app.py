@@ -17,7 +17,7 @@ from cloudsaves.auth.scopes import Scope
 from cloudsaves.http import authorize, make_app
 from cloudsaves.models.assets import SaveSchema
 from cloudsaves.observability import logger, metrics
-from cloudsaves.services.assets import list_assets
+from cloudsaves.services.asset_reads import list_assets
 
 app = make_app()
 

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cloudsaves.auth.scopes import Scope
 from cloudsaves.http import authorize, make_app
 from cloudsaves.observability import logger, metrics
-from cloudsaves.services.assets import list_identifiers
+from cloudsaves.services.asset_reads import list_identifiers
 
 app = make_app()
 

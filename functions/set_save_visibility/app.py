@@ -12,7 +12,7 @@ from cloudsaves.auth.scopes import Scope
 from cloudsaves.http import authorize, make_app
 from cloudsaves.models.assets import SaveSchema, VisibilityUpdate
 from cloudsaves.observability import logger, metrics
-from cloudsaves.services.assets import set_visibility
+from cloudsaves.services.asset_changes import set_visibility
 
 app = make_app()
 

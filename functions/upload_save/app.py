@@ -12,7 +12,7 @@ from cloudsaves.auth.scopes import Scope
 from cloudsaves.http import authorize, make_app
 from cloudsaves.models.assets import SaveSchema, UploadParams
 from cloudsaves.observability import logger, metrics
-from cloudsaves.services.assets import upload_from_request
+from cloudsaves.services.asset_uploads import upload_from_request
 
 app = make_app()
 

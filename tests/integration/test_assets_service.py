@@ -17,7 +17,7 @@ from cloudsaves.models.devices import DeviceCreatePayload
 from cloudsaves.models.roms import RomUpsert
 from cloudsaves.repositories import keys
 from cloudsaves.repositories.assets import AssetsRepository
-from cloudsaves.services import assets
+from cloudsaves.services import asset_changes, asset_downloads, asset_reads, asset_uploads, device_syncs
 from cloudsaves.services.devices import register_device
 from cloudsaves.services.roms import upsert_rom
 from cloudsaves.settings import get_settings
@@ -71,7 +71,9 @@ def upload(
     files = {"saveFile" if kind == "save" else "stateFile": (name, data)}
     if screenshot is not None:
         files["screenshotFile"] = ("shot.png", screenshot)
-    return assets.upload_from_request(kind, principal, UploadParams(rom_id=ROM, **params), request(files))
+    return asset_uploads.upload_from_request(
+        kind, principal, UploadParams(rom_id=ROM, **params), request(files)
+    )
 
 
 def object_keys() -> set[str]:
@@ -99,7 +101,7 @@ def test_upload_save_stores_bytes_and_romm_fields() -> None:
     assert save.download_path.startswith(f"/api/saves/{save.id}/content?timestamp=")
     assert save.content_hash == hashlib.md5(b"hello").hexdigest()
     assert (save.file_size_bytes, save.slot, save.device_syncs, save.is_public) == (5, None, [], False)
-    assert assets.download_asset("save", USER, save.id).data == b"hello"
+    assert asset_downloads.download_asset("save", USER, save.id).data == b"hello"
 
 
 def test_upload_zip_content_hash_uses_romm_member_rule() -> None:
@@ -130,7 +132,7 @@ def test_upload_sanitises_traversal_and_keys_stay_under_the_user() -> None:
 )
 def test_upload_bad_files_answer_4xx_and_leave_nothing(files, status) -> None:
     with pytest.raises(BadRequest) as caught:
-        assets.upload_from_request("save", USER, UploadParams(rom_id=ROM), request(files))
+        asset_uploads.upload_from_request("save", USER, UploadParams(rom_id=ROM), request(files))
     assert caught.value.status_code == status
     assert object_keys() == set() and items_with_prefix("SAVE") == []
 
@@ -142,12 +144,12 @@ def test_upload_malformed_multipart_is_400() -> None:
         headers={"content-type": "multipart/form-data; boundary=x"},
     )
     with pytest.raises(BadRequest):
-        assets.upload_from_request("save", USER, UploadParams(rom_id=ROM), broken)
+        asset_uploads.upload_from_request("save", USER, UploadParams(rom_id=ROM), broken)
 
 
 def test_upload_unknown_rom_is_404_and_stores_nothing() -> None:
     with pytest.raises(NotFound, match="ROM with ID 999 not found"):
-        assets.upload_from_request(
+        asset_uploads.upload_from_request(
             "save", USER, UploadParams(rom_id=999), request({"saveFile": ("a.sav", b"x")})
         )
     assert object_keys() == set()
@@ -176,7 +178,7 @@ def test_upload_without_slot_updates_same_name_in_place() -> None:
     assert second.content_hash == hashlib.md5(b"two").hexdigest() and second.emulator == "snes9x"
     assert second.updated_at > first.updated_at and second.created_at == first.created_at
     assert second.screenshot is not None and second.screenshot.id == first.screenshot.id  # kept: none sent
-    assert assets.download_asset("save", USER, first.id).data == b"two"
+    assert asset_downloads.download_asset("save", USER, first.id).data == b"two"
     assert len(object_keys()) == 2  # the new save bytes and the screenshot; the old bytes are noncurrent
 
 
@@ -194,7 +196,7 @@ def test_upload_with_slot_tags_name_and_keeps_history() -> None:
     assert first.id != second.id
     assert first.file_name.count("[") == 1 and "2020" not in first.file_name
     assert first.file_name_no_tags == "zelda"
-    page = assets.list_assets("save", USER, slot="auto", limit=10)
+    page = asset_reads.list_assets("save", USER, slot="auto", limit=10)
     assert [s.id for s in page.items] == [second.id, first.id]
 
 
@@ -202,7 +204,7 @@ def test_upload_same_second_to_one_slot_keeps_both() -> None:
     saves = [upload(f"bytes-{i}".encode(), slot="auto") for i in range(3)]
     assert len({s.id for s in saves}) == 3
     assert len({s.file_name for s in saves}) <= 3  # names may collide within a second; records do not
-    assert assets.saves_summary(USER, ROM).slots[0].count == 3
+    assert asset_reads.saves_summary(USER, ROM).slots[0].count == 3
 
 
 def test_upload_dedup_returns_existing_and_stores_nothing() -> None:
@@ -241,7 +243,7 @@ def test_guard_same_name_rejects_an_outdated_sync_record() -> None:
     upload(b"two", device_id=laptop)  # the deck's record is now older than the save
     with pytest.raises(Conflict, match="Save has been updated since your last sync"):
         upload(b"three", device_id=deck)
-    assert assets.download_asset("save", USER, first.id).data == b"two"
+    assert asset_downloads.download_asset("save", USER, first.id).data == b"two"
     assert upload(b"three", device_id=deck, overwrite=True).content_hash == hashlib.md5(b"three").hexdigest()
 
 
@@ -249,7 +251,7 @@ def test_guard_race_loser_gets_409_and_its_bytes_are_removed(monkeypatch: pytest
     # Given two devices synced to the same latest save
     laptop, deck = device("Laptop"), device("Deck")
     base = upload(b"base", slot="auto", device_id=laptop)
-    assets.confirm_download(USER, base.id, deck)
+    device_syncs.confirm_download(USER, base.id, deck)
     original = AssetsRepository.create_in_slot
     raced: list[Any] = []
 
@@ -265,7 +267,7 @@ def test_guard_race_loser_gets_409_and_its_bytes_are_removed(monkeypatch: pytest
         upload(b"from-laptop", slot="auto", device_id=laptop)
     # Then the slot holds the base and the deck's save, and no stray bytes
     monkeypatch.undo()
-    ids = [s.id for s in assets.list_assets("save", USER, slot="auto", limit=10).items]
+    ids = [s.id for s in asset_reads.list_assets("save", USER, slot="auto", limit=10).items]
     assert ids == [raced[0].id, base.id]
     assert len(object_keys()) == 2
 
@@ -274,14 +276,15 @@ def test_check_upload_allowed_raises_before_bytes_move() -> None:
     laptop, deck = device("Laptop"), device("Deck")
     upload(b"one", slot="auto", device_id=laptop)
     with pytest.raises(Conflict):
-        assets.check_upload_allowed(
+        asset_uploads.check_upload_allowed(
             "save", USER, UploadParams(rom_id=ROM, slot="auto", device_id=deck), "x.sav"
         )
     assert (
-        assets.check_upload_allowed("save", USER, UploadParams(rom_id=ROM, slot="auto"), "d/x.sav") == "x.sav"
+        asset_uploads.check_upload_allowed("save", USER, UploadParams(rom_id=ROM, slot="auto"), "d/x.sav")
+        == "x.sav"
     )
     with pytest.raises(BadRequest):
-        assets.check_upload_allowed("state", USER, UploadParams(rom_id=ROM), "..")
+        asset_uploads.check_upload_allowed("state", USER, UploadParams(rom_id=ROM), "..")
 
 
 def test_commit_upload_deletes_stored_bytes_on_conflict_and_dedup() -> None:
@@ -291,14 +294,16 @@ def test_commit_upload_deletes_stored_bytes_on_conflict_and_dedup() -> None:
     storage.put_object(key, b"direct")
     stored = StoredFile("x.sav", 6, hashlib.md5(b"direct").hexdigest(), key)
     with pytest.raises(Conflict):
-        assets.commit_upload("save", USER, UploadParams(rom_id=ROM, slot="auto", device_id=deck), stored)
+        asset_uploads.commit_upload(
+            "save", USER, UploadParams(rom_id=ROM, slot="auto", device_id=deck), stored
+        )
     assert key not in object_keys()
     storage.put_object(key, b"direct")
-    record = assets.commit_upload(
+    record = asset_uploads.commit_upload(
         "save", USER, UploadParams(rom_id=ROM, slot="auto", device_id=laptop), stored
     )
     assert record.object_key == key and record.file_name.startswith("x [")
-    schema = assets.upload_schema("save", USER, UploadParams(rom_id=ROM, device_id=laptop), record)
+    schema = asset_uploads.upload_schema("save", USER, UploadParams(rom_id=ROM, device_id=laptop), record)
     assert schema.device_syncs[0].is_current
 
 
@@ -324,7 +329,7 @@ def test_autocleanup_keeps_the_newest_n(limit: int, kept: int) -> None:
         upload(f"v{i}".encode(), slot="auto", screenshot=b"png", autocleanup=True, autocleanup_limit=limit)
         for i in range(4)
     ]
-    left = assets.list_assets("save", USER, slot="auto", limit=10).items
+    left = asset_reads.list_assets("save", USER, slot="auto", limit=10).items
     assert [s.id for s in left] == [s.id for s in reversed(saves)][:kept]
     assert len(object_keys()) == 2 * kept
     assert len(items_with_prefix("SLOT#")) == 1 + kept
@@ -333,7 +338,7 @@ def test_autocleanup_keeps_the_newest_n(limit: int, kept: int) -> None:
 def test_autocleanup_without_slot_does_nothing() -> None:
     upload(b"a", "a.sav", autocleanup=True, autocleanup_limit=1)
     upload(b"b", "b.sav", autocleanup=True, autocleanup_limit=1)
-    assert len(assets.list_assets("save", USER, limit=10).items) == 2
+    assert len(asset_reads.list_assets("save", USER, limit=10).items) == 2
 
 
 # --- device syncs, lists, summary ----------------------------------------------------------------
@@ -342,19 +347,19 @@ def test_autocleanup_without_slot_does_nothing() -> None:
 def test_device_syncs_list_the_callers_entry_first_with_names(monkeypatch: pytest.MonkeyPatch) -> None:
     laptop, deck = device("Laptop"), device("Deck")
     save = upload(b"one", device_id=laptop)
-    assets.confirm_download(USER, save.id, deck)
-    view = assets.get_asset("save", USER, save.id, device_id=deck)
+    device_syncs.confirm_download(USER, save.id, deck)
+    view = asset_reads.get_asset("save", USER, save.id, device_id=deck)
     assert [(e.device_id, e.device_name, e.is_current) for e in view.device_syncs] == [
         (deck, "Deck", True),
         (laptop, "Laptop", True),
     ]
-    assert assets.get_asset("save", USER, save.id).device_syncs == []
+    assert asset_reads.get_asset("save", USER, save.id).device_syncs == []
 
 
 def test_device_syncs_placeholder_for_a_device_without_record() -> None:
     save = upload(b"one")
     deck = device("Deck")
-    entries = assets.get_asset("save", USER, save.id, device_id=deck).device_syncs
+    entries = asset_reads.get_asset("save", USER, save.id, device_id=deck).device_syncs
     assert [(e.device_id, e.is_current, e.last_synced_at) for e in entries] == [
         (deck, False, save.updated_at)
     ]
@@ -364,11 +369,11 @@ def test_naming_a_device_needs_device_scope_and_ownership() -> None:
     save = upload(b"one")
     reader = make_principal(user_id=USER.user_id, scopes=frozenset({"assets.read", "assets.write"}))
     with pytest.raises(Forbidden):
-        assets.get_asset("save", reader, save.id, device_id=device())
+        asset_reads.get_asset("save", reader, save.id, device_id=device())
     with pytest.raises(NotFound):
-        assets.get_asset("save", USER, save.id, device_id=device(user_id=OTHER.user_id))
+        asset_reads.get_asset("save", USER, save.id, device_id=device(user_id=OTHER.user_id))
     bound = make_principal(user_id=USER.user_id, device_id=device("Bound"))
-    assert assets.get_asset("save", bound, save.id).device_syncs[0].device_name == "Bound"
+    assert asset_reads.get_asset("save", bound, save.id).device_syncs[0].device_name == "Bound"
 
 
 def test_list_device_names_cost_one_batch_get_per_page(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -377,13 +382,13 @@ def test_list_device_names_cost_one_batch_get_per_page(monkeypatch: pytest.Monke
     laptop, deck, handheld = device("Laptop"), device("Deck"), device("Handheld")
     for name in ("a.sav", "b.sav", "c.sav"):
         save = upload(b"x" + name.encode(), name, device_id=laptop)
-        assets.confirm_download(USER, save.id, handheld)
+        device_syncs.confirm_download(USER, save.id, handheld)
     calls: list[set[str]] = []
     original = DevicesRepository.names
     monkeypatch.setattr(
         DevicesRepository, "names", lambda self, u, ids: calls.append(set(ids)) or original(self, u, ids)
     )
-    page = assets.list_assets("save", USER, device_id=deck, limit=10)
+    page = asset_reads.list_assets("save", USER, device_id=deck, limit=10)
     assert len(calls) == 1 and calls[0] == {laptop, handheld}
     assert all(
         [e.device_name for e in s.device_syncs] == ["Deck", "Laptop", "Handheld"]
@@ -397,35 +402,37 @@ def test_list_pages_follow_the_cursor_newest_first() -> None:
     seen: list[int] = []
     cursor = None
     for expected in (2, 2, 1):
-        page = assets.list_assets("save", USER, limit=2, cursor=cursor)
+        page = asset_reads.list_assets("save", USER, limit=2, cursor=cursor)
         assert len(page.items) == expected
         seen += [s.id for s in page.items]
         cursor = page.next_cursor
     assert seen == list(reversed(ids)) and cursor is None
-    assert assets.list_identifiers("save", USER, limit=3).items == list(reversed(ids))[:3]
+    assert asset_reads.list_identifiers("save", USER, limit=3).items == list(reversed(ids))[:3]
 
 
 def test_list_filters_and_rejects_foreign_cursors() -> None:
     upload(b"a", "a.sav", slot="one")
     upload(b"b", "b.sav", slot="two")
-    assets.upload_from_request(
+    asset_uploads.upload_from_request(
         "save", USER, UploadParams(rom_id=OTHER_ROM), request({"saveFile": ("m.sav", b"m")})
     )
-    assert [s.slot for s in assets.list_assets("save", USER, slot="two", limit=10).items] == ["two"]
-    assert {s.rom_id for s in assets.list_assets("save", USER, platform_id=2, limit=10).items} == {OTHER_ROM}
-    assert len(assets.list_assets("save", USER, rom_id=ROM, limit=10).items) == 2
-    assert assets.list_assets("save", OTHER, limit=10).items == []
-    cursor = assets.list_assets("save", USER, limit=1).next_cursor
+    assert [s.slot for s in asset_reads.list_assets("save", USER, slot="two", limit=10).items] == ["two"]
+    assert {s.rom_id for s in asset_reads.list_assets("save", USER, platform_id=2, limit=10).items} == {
+        OTHER_ROM
+    }
+    assert len(asset_reads.list_assets("save", USER, rom_id=ROM, limit=10).items) == 2
+    assert asset_reads.list_assets("save", OTHER, limit=10).items == []
+    cursor = asset_reads.list_assets("save", USER, limit=1).next_cursor
     with pytest.raises(BadRequest):
-        assets.list_assets("save", USER, rom_id=ROM, limit=1, cursor=cursor)
+        asset_reads.list_assets("save", USER, rom_id=ROM, limit=1, cursor=cursor)
     with pytest.raises(BadRequest):
-        assets.list_assets("save", USER, limit=1, cursor="not-a-cursor")
+        asset_reads.list_assets("save", USER, limit=1, cursor="not-a-cursor")
 
 
 def test_filtered_list_fills_the_page_across_queries() -> None:
     for i in range(6):
         upload(f"{i}".encode(), f"{i}.sav", slot="keep" if i % 3 == 0 else None)
-    page = assets.list_assets("save", USER, slot="keep", limit=2)
+    page = asset_reads.list_assets("save", USER, slot="keep", limit=2)
     assert [s.slot for s in page.items] == ["keep", "keep"]
 
 
@@ -433,11 +440,11 @@ def test_summary_groups_by_slot_newest_first() -> None:
     upload(b"1", "a.sav", slot="one")
     upload(b"2", "b.sav")
     latest = upload(b"3", "c.sav", slot="one")
-    summary = assets.saves_summary(USER, ROM)
+    summary = asset_reads.saves_summary(USER, ROM)
     assert summary.total_count == 3
     assert [(s.slot, s.count) for s in summary.slots] == [("one", 2), (None, 1)]
     assert summary.slots[0].latest.id == latest.id
-    assert assets.saves_summary(USER, 424242).model_dump() == {"total_count": 0, "slots": []}
+    assert asset_reads.saves_summary(USER, 424242).model_dump() == {"total_count": 0, "slots": []}
 
 
 # --- visibility, download, update ----------------------------------------------------------------
@@ -446,22 +453,22 @@ def test_summary_groups_by_slot_newest_first() -> None:
 def test_visibility_lets_others_download_but_not_read() -> None:
     save = upload(b"shared", screenshot=b"png")
     with pytest.raises(NotFound):
-        assets.download_asset("save", OTHER, save.id)
+        asset_downloads.download_asset("save", OTHER, save.id)
     with pytest.raises(NotFound):
-        assets.set_visibility("save", OTHER, save.id, True)
-    public = assets.set_visibility("save", USER, save.id, True)
+        asset_changes.set_visibility("save", OTHER, save.id, True)
+    public = asset_changes.set_visibility("save", USER, save.id, True)
     assert public.is_public and public.screenshot.is_public and public.updated_at == save.updated_at
-    assert assets.download_asset("save", OTHER, save.id).data == b"shared"
+    assert asset_downloads.download_asset("save", OTHER, save.id).data == b"shared"
     with pytest.raises(NotFound):
-        assets.get_asset("save", OTHER, save.id)
+        asset_reads.get_asset("save", OTHER, save.id)
 
 
 def test_download_optimistic_marks_the_owners_device_synced_only() -> None:
     laptop, deck = device("Laptop"), device("Deck")
     save = upload(b"one", device_id=laptop)
-    assets.download_asset("save", USER, save.id, device_id=deck, optimistic=False)
+    asset_downloads.download_asset("save", USER, save.id, device_id=deck, optimistic=False)
     assert deck not in AssetsRepository(table(), "save").get(save.id).syncs
-    assets.download_asset("save", USER, save.id, device_id=deck, session_id=7)
+    asset_downloads.download_asset("save", USER, save.id, device_id=deck, session_id=7)
     assert AssetsRepository(table(), "save").get(save.id).syncs[deck].last_synced_at == save.updated_at
     session = table().get_item(Key={"pk": keys.owner_pk(USER.user_id), "sk": keys.sync_session_sk(7)})["Item"]
     assert session["operations_completed"] == 1
@@ -471,7 +478,7 @@ def test_download_large_file_redirects_to_presigned_url(monkeypatch: pytest.Monk
     save = upload(b"x" * 100, "big.sav")
     monkeypatch.setenv("MAX_INLINE_DOWNLOAD_BYTES", "10")
     get_settings.cache_clear()
-    download = assets.download_asset("save", USER, save.id)
+    download = asset_downloads.download_asset("save", USER, save.id)
     assert download.data is None and "response-content-disposition" in download.redirect_url
 
 
@@ -481,31 +488,33 @@ def test_put_with_stale_device_is_409_and_overwrite_forces() -> None:
     upload(b"two", device_id=laptop)
     put = request({"saveFile": ("ignored.sav", b"three")})
     with pytest.raises(Conflict, match="Save has been updated since your last sync"):
-        assets.update_from_request("save", USER, save.id, put, device_id=deck)
-    assert assets.download_asset("save", USER, save.id).data == b"two"
+        asset_uploads.update_from_request("save", USER, save.id, put, device_id=deck)
+    assert asset_downloads.download_asset("save", USER, save.id).data == b"two"
     assert len(object_keys()) == 1
-    updated = assets.update_from_request("save", USER, save.id, put, device_id=deck, overwrite=True)
+    updated = asset_uploads.update_from_request("save", USER, save.id, put, device_id=deck, overwrite=True)
     assert updated.file_name == save.file_name and updated.content_hash == hashlib.md5(b"three").hexdigest()
     assert updated.device_syncs[0].device_id == deck and updated.device_syncs[0].is_current
-    assert assets.download_asset("save", USER, save.id).data == b"three"
+    assert asset_downloads.download_asset("save", USER, save.id).data == b"three"
 
 
 def test_put_screenshot_only_replaces_it_and_keeps_content_time() -> None:
     save = upload(b"one", screenshot=b"png-1")
-    updated = assets.update_from_request(
+    updated = asset_uploads.update_from_request(
         "save", USER, save.id, request({"screenshotFile": ("new.png", b"png-2")})
     )
     assert updated.screenshot.file_name == "new.png" and updated.updated_at == save.updated_at
     assert len(object_keys()) == 2
     with pytest.raises(NotFound):
-        assets.update_from_request("save", OTHER, save.id, request({"screenshotFile": ("x.png", b"p")}))
+        asset_uploads.update_from_request(
+            "save", OTHER, save.id, request({"screenshotFile": ("x.png", b"p")})
+        )
 
 
 def test_put_on_a_slot_save_moves_it_to_the_slot_head() -> None:
     older = upload(b"one", slot="auto")
     upload(b"two", slot="auto")
-    assets.update_from_request("save", USER, older.id, request({"saveFile": ("x.sav", b"three")}))
-    assert assets.list_assets("save", USER, slot="auto", limit=10).items[0].id == older.id
+    asset_uploads.update_from_request("save", USER, older.id, request({"saveFile": ("x.sav", b"three")}))
+    assert asset_reads.list_assets("save", USER, slot="auto", limit=10).items[0].id == older.id
     deck = device()
     with pytest.raises(Conflict):
         upload(b"four", slot="auto", device_id=deck)
@@ -518,16 +527,16 @@ def test_track_and_untrack_follow_romm() -> None:
     deck = device()
     save = upload(b"one")
     assert (
-        assets.set_tracking(USER, save.id, deck, untracked=False).device_syncs[0].last_synced_at
+        device_syncs.set_tracking(USER, save.id, deck, untracked=False).device_syncs[0].last_synced_at
         == save.updated_at
     )
     assert deck not in AssetsRepository(table(), "save").get(save.id).syncs  # track without record: nothing
-    untracked = assets.set_tracking(USER, save.id, deck, untracked=True)
+    untracked = device_syncs.set_tracking(USER, save.id, deck, untracked=True)
     assert untracked.device_syncs[0].is_untracked
-    assert not assets.set_tracking(USER, save.id, deck, untracked=False).device_syncs[0].is_untracked
-    assert assets.confirm_download(USER, save.id, deck).device_syncs[0].is_current
+    assert not device_syncs.set_tracking(USER, save.id, deck, untracked=False).device_syncs[0].is_untracked
+    assert device_syncs.confirm_download(USER, save.id, deck).device_syncs[0].is_current
     with pytest.raises(NotFound):
-        assets.confirm_download(OTHER, save.id, deck)
+        device_syncs.confirm_download(OTHER, save.id, deck)
 
 
 # --- delete --------------------------------------------------------------------------------------
@@ -537,14 +546,14 @@ def test_delete_with_a_foreign_id_deletes_nothing() -> None:
     mine = upload(b"mine", slot="auto")
     theirs = upload(b"theirs", principal=OTHER)
     with pytest.raises(NotFound, match=f"Save with ID {theirs.id} not found"):
-        assets.delete_assets("save", USER, [mine.id, theirs.id])
-    assert assets.get_asset("save", USER, mine.id).id == mine.id
+        asset_changes.delete_assets("save", USER, [mine.id, theirs.id])
+    assert asset_reads.get_asset("save", USER, mine.id).id == mine.id
 
 
 def test_delete_removes_records_bytes_and_index_entries() -> None:
     slot_save = upload(b"one", slot="auto", screenshot=b"png")
     named = upload(b"two", "named.sav")
-    assert assets.delete_assets("save", USER, [slot_save.id, named.id, named.id]) == [
+    assert asset_changes.delete_assets("save", USER, [slot_save.id, named.id, named.id]) == [
         slot_save.id,
         named.id,
         named.id,
@@ -557,13 +566,13 @@ def test_delete_removes_records_bytes_and_index_entries() -> None:
 @pytest.mark.parametrize("ids", [[], list(range(1, 102))])
 def test_delete_rejects_empty_and_oversized_lists(ids: list[int]) -> None:
     with pytest.raises(BadRequest):
-        assets.delete_assets("save", USER, ids)
+        asset_changes.delete_assets("save", USER, ids)
 
 
 def test_delete_states_and_state_visibility() -> None:
     state = upload(b"s", "s.state", kind="state", screenshot=b"png")
-    assert assets.set_visibility("state", USER, state.id, True).is_public
-    assert assets.delete_assets("state", USER, [state.id]) == [state.id]
+    assert asset_changes.set_visibility("state", USER, state.id, True).is_public
+    assert asset_changes.delete_assets("state", USER, [state.id]) == [state.id]
     assert object_keys() == set()
     with pytest.raises(NotFound, match="State with ID"):
-        assets.get_asset("state", USER, state.id)
+        asset_reads.get_asset("state", USER, state.id)

@@ -4,7 +4,7 @@ Reserve checks everything a multipart upload would (the conflict guard included)
 presigned PUT for exactly the promised size and MD5. Complete checks the staged bytes (size, and the
 MD5 read back: moto does not enforce what a presigned URL signs), copies exactly the version it
 checked to a final key, and commits through the multipart upload's own rules
-(`services.assets.commit_upload`). A conditional write on the reservation moves it
+(`asset_uploads.commit_upload`). A conditional write on the reservation moves it
 pending -> committing -> done, so concurrent completes commit once.
 """
 
@@ -39,7 +39,7 @@ from cloudsaves.models.uploads import (
 )
 from cloudsaves.observability import metrics
 from cloudsaves.repositories.uploads import UploadsRepository
-from cloudsaves.services import assets
+from cloudsaves.services import asset_downloads, asset_records, asset_uploads
 from cloudsaves.settings import get_settings
 
 # A claim older than Lambda's longest run belongs to a completer that died: another may take over.
@@ -80,7 +80,7 @@ def create_upload(
 ) -> SaveUploadCreated | StateUploadCreated:
     """Reserve an upload: every multipart check first (409 before a byte moves), then presigned PUTs."""
     params = request.upload_params()
-    file_name = assets.check_upload_allowed(kind, principal, params, request.file_name)
+    file_name = asset_uploads.check_upload_allowed(kind, principal, params, request.file_name)
     screenshot_name = _screenshot_name(request.screenshot)
 
     ttl = get_settings().upload_reservation_ttl_seconds
@@ -189,7 +189,7 @@ def _commit(
         raise
     try:
         # From here commit_upload owns the final copies: it deletes them if they end up unused.
-        record = assets.commit_upload(
+        record = asset_uploads.commit_upload(
             kind, principal, params, stored[0], stored[1] if len(stored) > 1 else None, reservation.record_id
         )
     except Forbidden:
@@ -210,7 +210,7 @@ def _committed_before(kind: Kind, principal: Principal, reservation: UploadReser
     """The record an earlier complete of this upload created, when it died before marking it done."""
     if reservation.record_id is None:
         return None
-    record = assets.assets_repository(kind).get(reservation.record_id, consistent=True)
+    record = asset_records.assets_repository(kind).get(reservation.record_id, consistent=True)
     return record if record is not None and record.user_id == principal.user_id else None
 
 
@@ -226,7 +226,7 @@ def _finish(
     ttl = timedelta(seconds=get_settings().upload_reservation_ttl_seconds)
     uploads_repository().finish(reservation.upload_id, token, record.id, keep_until=utcnow() + ttl)
     _discard(staged, [])
-    return assets.upload_schema(kind, principal, params, record)
+    return asset_uploads.upload_schema(kind, principal, params, record)
 
 
 def _check_and_copy(user_id: int, kind: str, file: StagedFile) -> StoredFile:
@@ -285,10 +285,12 @@ def _committed_record(
     kind: Kind, principal: Principal, reservation: UploadReservation
 ) -> SaveSchema | StateSchema:
     assert reservation.result_id is not None
-    record = assets.assets_repository(kind).get(reservation.result_id, consistent=True)
+    record = asset_records.assets_repository(kind).get(reservation.result_id, consistent=True)
     if record is None or record.user_id != principal.user_id:  # deleted since
         raise NotFound(f"{kind.capitalize()} with ID {reservation.result_id} not found")
-    return assets.upload_schema(kind, principal, UploadParams.model_validate(reservation.params), record)
+    return asset_uploads.upload_schema(
+        kind, principal, UploadParams.model_validate(reservation.params), record
+    )
 
 
 def _stored_error(reservation: UploadReservation) -> AppError:
@@ -308,7 +310,7 @@ def create_download_url(
     optimistic: bool = True,
 ) -> DownloadUrl:
     """A presigned GET for any size, with `/content`'s access rules and device bookkeeping."""
-    record = assets.open_download(
+    record = asset_downloads.open_download(
         kind, principal, asset_id, device_id=device_id, session_id=session_id, optimistic=optimistic
     )
     presigned = storage.presigned_get(record.object_key, record.file_name)
