@@ -45,6 +45,15 @@ DOWNLOAD = {"application/octet-stream": _BINARY}
 IMAGE = {"image/*": _BINARY}
 EMPTY: dict[str, Any] = {}
 
+
+def _list_of(schema: str) -> dict[str, Any]:
+    """The lists `cloudsaves.http.list_response` serializes itself (compact, maybe gzipped)."""
+    array = {"type": "array", "items": {"$ref": f"#/components/schemas/{schema}"}}
+    return {"application/json": {"schema": array}}
+
+
+_IDS = {"application/json": {"schema": {"type": "array", "items": {"type": "integer"}}}}
+
 # route key: {status: None (the handler's schema or an error) | response content}
 STATUSES: dict[str, dict[int, Any]] = {
     "GET /api/activity": {200: None},
@@ -71,10 +80,10 @@ STATUSES: dict[str, dict[int, Any]] = {
     "GET /api/roms": {200: None},
     "GET /api/roms/{id}": {200: None, 404: None},
     "PUT /api/roms/{id}": {200: None},
-    "GET /api/saves": {200: None, 400: None, 404: None},
+    "GET /api/saves": {200: _list_of("SaveSchema"), 400: None, 404: None, 413: None},
     "POST /api/saves": {200: None, 400: None, 404: None, 409: None, 413: None},
     "POST /api/saves/delete": {200: None, 400: None, 404: None, 409: None},
-    "GET /api/saves/identifiers": {200: None, 400: None, 404: None},
+    "GET /api/saves/identifiers": {200: _IDS, 400: None, 413: None},
     "GET /api/saves/summary": {200: None},
     "POST /api/saves/uploads": {201: None, 400: None, 404: None, 409: None},
     "POST /api/saves/uploads/{upload_id}/complete": {200: None, 404: None, 409: None},
@@ -91,10 +100,10 @@ STATUSES: dict[str, dict[int, Any]] = {
     "DELETE /api/screenshots/{id}": {200: EMPTY, 404: None},
     "PUT /api/screenshots/{id}": {200: None, 404: None},
     "GET /api/screenshots/{id}/content": {200: IMAGE, 404: None},
-    "GET /api/states": {200: None, 400: None},
+    "GET /api/states": {200: _list_of("StateSchema"), 400: None, 413: None},
     "POST /api/states": {200: None, 400: None, 404: None, 409: None, 413: None},
     "POST /api/states/delete": {200: None, 400: None, 404: None, 409: None},
-    "GET /api/states/identifiers": {200: None, 400: None},
+    "GET /api/states/identifiers": {200: _IDS, 400: None, 413: None},
     "POST /api/states/uploads": {201: None, 400: None, 404: None, 409: None},
     "POST /api/states/uploads/{upload_id}/complete": {200: None, 404: None, 409: None},
     "GET /api/states/{state_id}": {200: None, 404: None},

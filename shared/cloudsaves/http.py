@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from cloudsaves.errors import AppError, BadRequest, Forbidden, Unauthorized
+from cloudsaves.errors import AppError, BadRequest, Forbidden, PayloadTooLarge, Unauthorized
 from cloudsaves.observability import logger
 
 NEXT_CURSOR_HEADER = "X-Next-Cursor"
@@ -116,3 +116,38 @@ def _validation_error(exc: RequestValidationError) -> Response:
 def _unexpected_error(exc: Exception) -> Response:
     logger.exception("Unhandled error")
     return detail_response(500, "Internal Server Error")
+
+
+# Lambda caps a response payload at 6 MB; keep room for the envelope and headers.
+MAX_RESPONSE_BODY_BYTES = 5_500_000
+
+
+def list_response(
+    app: APIGatewayHttpResolver, items: list[Any], headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON array in compact form, gzipped when the client accepts it (a whole list must fit one
+    Lambda response: 5,000 saves are about 3.5 MB plain, a tenth of that gzipped).
+
+    A list that still cannot fit is refused with 413 and told how to page: never silently cut short.
+    """
+    import gzip
+
+    from pydantic_core import to_json
+
+    body = to_json(items)
+    headers = dict(headers or {})
+    accept = (app.current_event.headers.get("accept-encoding") or "").lower()
+    if "gzip" in accept:
+        body = gzip.compress(body, compresslevel=5)
+        headers["Content-Encoding"] = "gzip"
+        size = (len(body) + 2) // 3 * 4  # API Gateway carries binary bodies base64-encoded
+    else:
+        size = len(body)
+    if size > MAX_RESPONSE_BODY_BYTES:
+        raise PayloadTooLarge(
+            f"The list of {len(items)} items is too large for one response: send Accept-Encoding: gzip, "
+            "or page it with limit and cursor (the next cursor is in X-Next-Cursor)"
+        )
+    if "Content-Encoding" in headers:
+        return Response(status_code=200, content_type="application/json", body=body, headers=headers)
+    return Response(status_code=200, content_type="application/json", body=body.decode(), headers=headers)

@@ -7,14 +7,15 @@ import json
 
 from local_stack.openapi import build_document
 from local_stack.openapi_contract import STATUSES
+from local_stack.template import load_template
+from tests.conftest import ROOT
 
 
 @functools.cache
 def generated() -> dict:
     """Built once per test process: it loads every function's app.py."""
     return build_document()
-from local_stack.template import load_template
-from tests.conftest import ROOT
+
 
 
 def test_openapi_document_is_up_to_date():
@@ -56,7 +57,9 @@ def test_openapi_multipart_and_form_bodies_are_declared():
     shot = paths["/api/screenshots"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert shot["required"] == ["screenshotFile"]
     form = paths["/api/token"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
-    assert {"grant_type", "username", "password", "scope", "refresh_token"} <= set(form["schema"]["properties"])
+    assert {"grant_type", "username", "password", "scope", "refresh_token"} <= set(
+        form["schema"]["properties"]
+    )
 
 
 def test_openapi_document_covers_every_route_once():
