@@ -17,7 +17,6 @@ def generated() -> dict:
     return build_document()
 
 
-
 def test_openapi_document_is_up_to_date():
     committed = json.loads((ROOT / "docs" / "openapi.json").read_text())
     assert committed == generated(), "run `make openapi` and commit docs/openapi.json"
