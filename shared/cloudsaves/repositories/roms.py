@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
+from cloudsaves.clock import now_iso
 from cloudsaves.errors import ConcurrentUpdate
 from cloudsaves.models.roms import RomSchema
 from cloudsaves.repositories import keys
@@ -125,8 +126,6 @@ def _platform_partition(platform_id: int) -> str:
 def _describe_platform(update: dict[str, Any], rom: RomSchema) -> None:
     """The platform's count item also says what the catalog knows of the platform (its slugs), and is
     listed in gsi1's platform partition: `GET /api/platforms` is one Query, with counts, no Scan."""
-    from cloudsaves.clock import now_iso
-
     update["UpdateExpression"] += (
         " SET gsi1pk = :platforms, gsi1sk = :order, platform_id = :pid, slug = :slug, fs_slug = :fs_slug,"
         " created_at = if_not_exists(created_at, :now), updated_at = :now"

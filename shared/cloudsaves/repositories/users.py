@@ -95,7 +95,7 @@ class UsersRepository:
                     ]
                 )
         except ConcurrentUpdate as exc:
-            raise BadRequest(f"You can have at most {MAX_CLIENT_TOKENS} client tokens") from exc
+            raise BadRequest(f"Maximum of {MAX_CLIENT_TOKENS} tokens per user reached") from exc
 
     def list_client_tokens(self, user_id: int) -> list[ClientTokenRecord]:
         from boto3.dynamodb.conditions import Key
