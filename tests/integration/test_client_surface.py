@@ -555,3 +555,16 @@ SURFACE_EVENTS = [
 def test_surface_events_answer_as_expected(catalog, lambda_context, event_file, status):
     response = load_function(event_file.split("/")[0]).lambda_handler(load_event(event_file), lambda_context)
     assert response["statusCode"] == status, response.get("body")
+
+
+def test_screenshot_record_write_failing_leaves_no_bytes(catalog, lambda_context, monkeypatch):
+    from cloudsaves import storage
+    from cloudsaves.repositories.screenshots import ScreenshotsRepository
+
+    def refuse(self, shot):
+        raise RuntimeError("DynamoDB is down")
+
+    monkeypatch.setattr(ScreenshotsRepository, "create", refuse)
+    response = upload_shot(lambda_context, ALICE)
+    assert response["statusCode"] == 500 and response_json(response) == {"detail": "Internal Server Error"}
+    assert "Contents" not in storage.s3_client().list_objects_v2(Bucket=storage.bucket())

@@ -42,12 +42,13 @@ class ScreenshotsRepository:
             )
 
     def replace_file(self, old: ScreenshotRecord, new: ScreenshotRecord) -> None:
-        """New bytes for the same screenshot, if nobody replaced or deleted it since `old` was read."""
+        """New bytes for the same screenshot, if nobody changed (replaced, shared) or deleted it since `old`
+        was read: every write moves `updated_at`."""
         with conditional_write():
             self._table.put_item(
                 Item=_item(new),
-                ConditionExpression="object_key = :old",
-                ExpressionAttributeValues={":old": old.object_key},
+                ConditionExpression="object_key = :key AND updated_at = :seen",
+                ExpressionAttributeValues={":key": old.object_key, ":seen": old.updated_at},
             )
 
     def set_public(self, shot: ScreenshotRecord, is_public: bool, updated_at: str) -> ScreenshotRecord:

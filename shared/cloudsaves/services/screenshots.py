@@ -9,9 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 from cloudsaves import storage
 from cloudsaves.aws import table
@@ -24,23 +22,13 @@ from cloudsaves.models.assets import ScreenshotSchema
 from cloudsaves.models.screenshots import ScreenshotRecord
 from cloudsaves.multipart import MultipartError, parse_form
 from cloudsaves.repositories.screenshots import ScreenshotsRepository
+from cloudsaves.services.asset_forms import RequestBody, file_part, sanitized_name
 from cloudsaves.settings import get_settings
 
 SCREENSHOT_PART = "screenshotFile"
 NOT_FOUND = "Screenshot not found"
 _ATTEMPTS = 5
 _FORM_OVERHEAD = 16 * 1024  # boundaries and part headers around the file
-
-
-class RequestBody(Protocol):
-    @property
-    def body(self) -> str | None: ...
-
-    @property
-    def is_base64_encoded(self) -> bool | None: ...
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -56,8 +44,6 @@ def screenshots_repository() -> ScreenshotsRepository:
 
 def read_screenshot(request: RequestBody) -> ScreenshotFile:
     """The multipart `screenshotFile` part, checked: size (413), a file name, an image by its bytes (400)."""
-    from cloudsaves.services.asset_forms import file_part, sanitized_name
-
     limit = get_settings().max_screenshot_bytes
     raw = request.body or ""
     try:
