@@ -23,6 +23,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=int(os.environ.get("CLOUDSAVES_PORT") or 3000),
         help="API port; 0 picks a free one (default: $CLOUDSAVES_PORT or 3000)",
     )
+    parser.add_argument(
+        "--function-url-port",
+        type=int,
+        default=int(os.environ.get("CLOUDSAVES_FUNCTION_URL_PORT") or 3001),
+        help="port of the (first) Lambda function URL, the RetroArch door; 0 picks a free one "
+        "(default: $CLOUDSAVES_FUNCTION_URL_PORT or 3001)",
+    )
     parser.add_argument("--moto-port", type=int, default=0, help="moto server port (default: a free one)")
     parser.add_argument(
         "--in-process",
@@ -66,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         max_workers=args.max_workers,
         warm_workers=args.warm_workers,
         parameter_overrides=args.parameters,
+        function_url_port=args.function_url_port,
     )
     try:
         base_url = stack.start()
@@ -73,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"local stack: cannot start: {error}", file=sys.stderr)
         return 1
     print(f"Moto server at {stack.moto_url}")
+    for name, url in stack.function_urls.items():
+        print(f"Function URL of {name} at {url}")
     print(f"Cloud Saves local stack ready at {base_url}")
     admin = f"{stack.admin_username} / {stack.admin_password}" if stack.admin_created else "(not created)"
     print(f"Admin: {admin}", flush=True)

@@ -192,6 +192,31 @@ def http_event(request: HttpRequest, match: RouteMatch, meta: RequestMeta) -> di
     return event
 
 
+def function_url_event(request: HttpRequest, meta: RequestMeta) -> dict[str, Any]:
+    """A Lambda function URL's event: payload format 2.0 with routeKey ``$default``, no authorizer."""
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": request.raw_path,
+        "rawQueryString": request.raw_query,
+    }
+    request_cookies = cookies(request)
+    if request_cookies:
+        event["cookies"] = request_cookies
+    event["headers"] = event_headers(request, domain_name(request))
+    parameters = query_parameters(request.raw_query)
+    if parameters:
+        event["queryStringParameters"] = parameters
+    context = request_context(request, "$default", meta)
+    context["accountId"] = "anonymous"  # what AuthType NONE reports
+    event["requestContext"] = context
+    body, is_base64 = encode_body(request.body, request.header("content-type"))
+    if body is not None:
+        event["body"] = body
+    event["isBase64Encoded"] = is_base64
+    return event
+
+
 def route_arn(request: HttpRequest, region: str) -> str:
     return f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{API_ID}/{STAGE}/{request.method}{request.raw_path}"
 

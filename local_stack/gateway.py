@@ -19,6 +19,7 @@ from local_stack.events import (
     RequestMeta,
     authorization,
     authorizer_event,
+    function_url_event,
     http_event,
     http_response,
     json_response,
@@ -129,6 +130,37 @@ class Gateway:
         self, function: FunctionSpec, event_json: str, meta: RequestMeta, wait: float
     ) -> InvokeResult:
         return self._invoker.invoke(Invocation(function, event_json, meta.request_id), wait)
+
+
+class FunctionUrlGateway:
+    """A Lambda function URL (AuthType NONE, BUFFERED): every method and path goes to one function."""
+
+    def __init__(self, function: FunctionSpec, invoker: Invoker) -> None:
+        self._function = function
+        self._invoker = invoker
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        meta = RequestMeta.now(str(uuid.uuid4()))
+        event_json = json.dumps(function_url_event(request, meta))
+        if len(event_json) > LAMBDA_PAYLOAD_LIMIT:
+            return TOO_LARGE  # Lambda refuses the invoke; the function never runs
+        result = self._invoker.invoke(
+            Invocation(self._function, event_json, meta.request_id), self._function.timeout
+        )
+        if result.payload is None:
+            _complain(self._function, meta, _failure(result, self._function.timeout))
+            return INTERNAL_ERROR
+        if len(result.payload) > LAMBDA_PAYLOAD_LIMIT:
+            _complain(self._function, meta, "response exceeds Lambda's 6 MB payload limit")
+            return INTERNAL_ERROR
+        try:
+            response = http_response(json.loads(result.payload))
+        except InvalidResponse as error:
+            _complain(self._function, meta, f"malformed Lambda response: {error}")
+            return INTERNAL_ERROR
+        return HttpResponse(
+            response.status, [*response.headers, ("X-Amzn-Requestid", meta.request_id)], response.body
+        )
 
 
 def identity_source(authorizer: Authorizer, request: HttpRequest) -> list[str] | None:
@@ -243,10 +275,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
         pass  # replaced by the one line per request written in _serve
 
 
+class _AnyMethodHandler(_RequestHandler):
+    """A function URL passes every method (WebDAV's MKCOL and MOVE too) to its function."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True  # a slow client must not hold up shutdown
     request_queue_size = 128  # the default backlog of 5 resets connections under a load test
 
-    def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
-        super().__init__(address, _RequestHandler)
+    def __init__(self, address: tuple[str, int], gateway: Gateway | FunctionUrlGateway) -> None:
+        handler = _AnyMethodHandler if isinstance(gateway, FunctionUrlGateway) else _RequestHandler
+        super().__init__(address, handler)
         self.gateway = gateway

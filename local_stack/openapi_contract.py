@@ -57,6 +57,11 @@ _IDS = {"application/json": {"schema": {"type": "array", "items": {"type": "inte
 # route key: {status: None (the handler's schema or an error) | response content}
 STATUSES: dict[str, dict[int, Any]] = {
     "GET /api/activity": {200: None},
+    "POST /api/auth/device/init": {201: None, 400: None, 429: None},
+    "POST /api/auth/device/token": {200: None, 400: None, 429: None},
+    "GET /api/auth/device/pending/{user_code}": {200: None, 404: None},
+    "POST /api/auth/device/approve": {200: None, 400: None, 404: None},
+    "POST /api/auth/device/deny": {200: None, 404: None},
     "DELETE /api/activity/heartbeat": {204: EMPTY},
     "POST /api/activity/heartbeat": {200: None, 404: None},
     "GET /api/activity/rom/{rom_id}": {200: None},
@@ -153,7 +158,8 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
 def complete_operation(route_key: str, operation: dict[str, Any], *, public: bool) -> None:
     """Give the operation every status the route answers, with the error body, and its request body."""
     declared = operation.get("responses", {})
-    generated_success = declared.pop("200", None)
+    generated = [status for status in declared if status.startswith("2")]
+    generated_success = declared.pop(generated[0]) if generated else None
     statuses = dict(STATUSES.get(route_key, {200: None}))  # a route missing here fails a unit test
     if not public:
         statuses.setdefault(401, None)

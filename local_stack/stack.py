@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from local_stack.gateway import Gateway, GatewayServer
+from local_stack.gateway import FunctionUrlGateway, Gateway, GatewayServer
 from local_stack.lambda_runtime import FunctionSpec, InProcessInvoker, Invoker, ProcessInvoker
 from local_stack.moto_server import MotoServer
 from local_stack.resolver import NO_VALUE, Resolver
@@ -101,6 +101,7 @@ class LocalStack:
         max_workers: int = 16,
         warm_workers: int = 0,
         parameter_overrides: dict[str, str] | None = None,
+        function_url_port: int = 0,
     ) -> None:
         self.template_path = Path(template_path)
         self.admin_username = admin_username
@@ -119,12 +120,19 @@ class LocalStack:
         self._invoker: Invoker | None = None
         self._server: GatewayServer | None = None
         self._thread: threading.Thread | None = None
+        self._function_url_port = function_url_port
+        self._url_servers: dict[str, GatewayServer] = {}
 
     @property
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("local stack not started")
         return f"http://{HOST}:{self._server.server_port}"
+
+    @property
+    def function_urls(self) -> dict[str, str]:
+        """Each function URL's base: ``http://127.0.0.1:<port>/`` (``https://<id>.lambda-url...`` on AWS)."""
+        return {name: f"http://{HOST}:{server.server_port}/" for name, server in self._url_servers.items()}
 
     @property
     def moto_url(self) -> str:
@@ -162,12 +170,28 @@ class LocalStack:
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="gateway", daemon=True
         )
         self._thread.start()
+        for index, function_url in enumerate(template.function_urls):
+            # A function URL is an endpoint of its own: its own port here, its own host on AWS.
+            port = self._function_url_port if index == 0 else 0
+            url_gateway = FunctionUrlGateway(specs[function_url.function], self._invoker)
+            server = GatewayServer((HOST, port), url_gateway)
+            self._url_servers[function_url.function] = server
+            threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name=function_url.function,
+                daemon=True,
+            ).start()
         if self._create_admin:
             self.admin_created = self._ensure_admin()
         return self.base_url
 
     def stop(self) -> None:
         """Stop serving, end the Lambda environments, forget moto's data; safe to call twice."""
+        for server in self._url_servers.values():
+            server.shutdown()
+            server.server_close()
+        self._url_servers.clear()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

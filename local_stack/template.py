@@ -86,6 +86,14 @@ class Route:
 
 
 @dataclass(frozen=True)
+class FunctionUrl:
+    """A function's ``FunctionUrlConfig``: its own endpoint, every method and path to the function."""
+
+    function: str  # logical id
+    invoke_mode: str = "BUFFERED"
+
+
+@dataclass(frozen=True)
 class Authorizer:
     """A Lambda REQUEST authorizer of the HTTP API."""
 
@@ -115,6 +123,7 @@ class Template:
     functions: dict[str, Function] = field(default_factory=dict)
     routes: list[Route] = field(default_factory=list)
     authorizers: dict[str, Authorizer] = field(default_factory=dict)
+    function_urls: list[FunctionUrl] = field(default_factory=list)
     layer_dirs: list[Path] = field(default_factory=list)
 
     def of_type(self, resource_type: str) -> list[Resource]:
@@ -151,6 +160,8 @@ def load_template(path: str | Path) -> Template:
             template.authorizers[_authorizer_key(api_id, name)] = authorizer
     for function in template.of_type("AWS::Serverless::Function"):
         template.routes.extend(_routes(function, apis, implicit_api))
+        if "FunctionUrlConfig" in function.properties:
+            template.function_urls.append(_function_url(function))
     template.layer_dirs = [
         (base_dir / str(r.properties["ContentUri"])).resolve()
         for r in template.of_type("AWS::Serverless::LayerVersion")
@@ -257,6 +268,19 @@ def _routes(resource: Resource, apis: dict[str, dict[str, Any]], implicit_api: d
             )
         )
     return routes
+
+
+def _function_url(resource: Resource) -> FunctionUrl:
+    config = resource.properties["FunctionUrlConfig"] or {}
+    where = f"{resource.logical_id}.FunctionUrlConfig"
+    if config.get("AuthType") != "NONE":
+        raise TemplateError(f"{where}: the local stack serves AuthType NONE only (no SigV4 locally)")
+    if config.get("Cors"):
+        raise TemplateError(f"{where}: Cors is not emulated locally")
+    mode = str(config.get("InvokeMode", "BUFFERED"))
+    if mode != "BUFFERED":
+        raise TemplateError(f"{where}: the local stack serves InvokeMode BUFFERED only")
+    return FunctionUrl(resource.logical_id, mode)
 
 
 def _api_id(api_ref: Any, apis: dict[str, dict[str, Any]], where: str) -> str | None:

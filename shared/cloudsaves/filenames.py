@@ -96,3 +96,20 @@ def split_name(file_name: str) -> NameParts:
         no_ext=no_ext,
         extension=match.group(1) if match else "",
     )
+
+
+# --- RetroArch's names (the Cloud Sync door) ------------------------------------------------------
+
+
+def fs_name_stem(fs_name: str) -> str:
+    """The name RetroArch gives a ROM's saves: its file name without the last extension."""
+    stem, dot, _ = fs_name.rpartition(".")
+    return stem if dot and stem else fs_name
+
+
+def fold(text: str) -> str:
+    """ASCII-only lower case: RetroArch compares paths with strcasecmp, which folds nothing else."""
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")

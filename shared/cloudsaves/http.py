@@ -72,6 +72,11 @@ def principal_from_event(event: dict[str, Any]) -> Principal:
     )
 
 
+def source_ip(app: APIGatewayHttpResolver) -> str:
+    """The caller's address as API Gateway saw it (the TCP peer: clients cannot forge it with headers)."""
+    return str(app.current_event.request_context.http.source_ip or "unknown")
+
+
 def form_body(app: APIGatewayHttpResolver) -> dict[str, str]:
     """An application/x-www-form-urlencoded body (OAuth2's token request); the last value of a key wins."""
     from urllib.parse import parse_qsl

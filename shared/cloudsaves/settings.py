@@ -26,6 +26,9 @@ class Settings(BaseModel):
     app_version: str = "5.2.0"
     # Gallery screenshots are images of a screen: a bound far above any real one, below Lambda's 6 MB.
     max_screenshot_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=5 * 1024 * 1024)
+    # The RetroArch door's largest file, both ways (no redirects there): Lambda's 6 MB payload holds the
+    # base64 of about 4.71 MB, less the event's headers; see README "RetroArch".
+    cloud_sync_max_file_bytes: int = Field(default=4_700_000, ge=1, le=4_700_000)
 
 
 _ENV_NAMES = {
@@ -40,6 +43,7 @@ _ENV_NAMES = {
     "upload_reservation_ttl_seconds": "UPLOAD_RESERVATION_TTL_SECONDS",
     "app_version": "APP_VERSION",
     "max_screenshot_bytes": "MAX_SCREENSHOT_BYTES",
+    "cloud_sync_max_file_bytes": "CLOUD_SYNC_MAX_FILE_BYTES",
 }
 
 

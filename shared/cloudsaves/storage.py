@@ -22,7 +22,7 @@ from cloudsaves.observability import logger
 from cloudsaves.settings import get_settings
 
 _DELETE_BATCH = 1000  # DeleteObjects' limit
-_FOLDERS = {"save": "saves", "state": "states", "screenshot": "screenshots"}
+_FOLDERS = {"save": "saves", "state": "states", "screenshot": "screenshots", "file": "cloud-sync"}
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ def bucket() -> str:
 
 
 def new_object_key(kind: str, user_id: int, file_name: str) -> str:
-    """A fresh key for one stored version of a save, state or screenshot (`kind` = save|state|screenshot)."""
+    """A fresh key for one stored version of a save, state, screenshot or plain RetroArch file
+    (`kind` = save|state|screenshot|file)."""
     return f"users/{user_id}/{_FOLDERS[kind]}/{uuid.uuid4().hex}/{file_name}"
 
 

@@ -23,6 +23,7 @@ ADMIN_PASSWORD = "admin-pass-1234"
 JWT_SECRET = "e2e-jwt-secret-0123456789abcdef0123456789abcdef"
 _READY = re.compile(r"Cloud Saves local stack ready at (http://\S+)")
 _MOTO = re.compile(r"Moto server at (http://\S+)")
+_CLOUD_SYNC = re.compile(r"Function URL of CloudSyncFunction at (http://\S+)")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class RunningStack:
     moto_url: str
     admin_username: str
     admin_password: str
+    cloud_sync_url: str = ""  # RetroArch's WebDAV URL: the door's function URL + api/cloud-sync/
 
 
 class _Output:
@@ -46,7 +48,7 @@ class _Output:
         assert process.stdout is not None
         for line in process.stdout:
             self.lines.append(line.rstrip())
-            for key, pattern in (("moto", _MOTO), ("base", _READY)):
+            for key, pattern in (("moto", _MOTO), ("cloud_sync", _CLOUD_SYNC), ("base", _READY)):
                 found = pattern.search(line)
                 if found:
                     self.urls[key] = found.group(1)
@@ -79,7 +81,7 @@ def local_stack() -> Iterator[RunningStack]:
         yield _deployed_stack(os.environ["AWS_SAM_STACK_NAME"])
         return
     process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack", "--port", "0"],
+        [sys.executable, "-m", "local_stack", "--port", "0", "--function-url-port", "0"],
         cwd=ROOT,
         env=_environment(),
         stdout=subprocess.PIPE,
@@ -90,7 +92,14 @@ def local_stack() -> Iterator[RunningStack]:
     try:
         if not output.ready.wait(STARTUP_TIMEOUT_SECONDS) or "base" not in output.urls:
             pytest.fail(f"local stack not ready after {STARTUP_TIMEOUT_SECONDS}s; output:\n{output.tail()}")
-        yield RunningStack(output.urls["base"], output.urls.get("moto", ""), ADMIN_USERNAME, ADMIN_PASSWORD)
+        door = output.urls.get("cloud_sync", "")
+        yield RunningStack(
+            output.urls["base"],
+            output.urls.get("moto", ""),
+            ADMIN_USERNAME,
+            ADMIN_PASSWORD,
+            f"{door}api/cloud-sync/" if door else "",
+        )
     finally:
         process.terminate()
         try:
@@ -110,7 +119,8 @@ def _deployed_stack(stack_name: str) -> RunningStack:
         pytest.fail(
             "set CLOUDSAVES_E2E_ADMIN_USERNAME and CLOUDSAVES_E2E_ADMIN_PASSWORD for the deployed stack"
         )
-    return RunningStack(outputs["ApiUrl"], "", str(admin[0]), str(admin[1]))  # no moto behind it
+    # no moto behind it
+    return RunningStack(outputs["ApiUrl"], "", str(admin[0]), str(admin[1]), outputs.get("CloudSyncUrl", ""))
 
 
 @pytest.fixture

@@ -96,6 +96,11 @@ Resources:
         Boom:
           Type: HttpApi
           Properties: {ApiId: !Ref Api, Method: GET, Path: /boom, Auth: {Authorizer: NONE}}
+  DoorFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: echo/
+      FunctionUrlConfig: {AuthType: NONE, InvokeMode: BUFFERED}
   SlowFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -406,3 +411,29 @@ def test_local_stack_gateway_serves_requests_concurrently(stack: LocalStack) -> 
 
     assert statuses == [204] * 8
     assert elapsed < 1.2  # 8 x 0.2 s in sequence would take 1.6 s
+
+
+@pytest.mark.parametrize("method", ["MKCOL", "MOVE", "OPTIONS", "PROPFIND", "GET"])
+def test_local_stack_function_url_passes_every_method_and_path_unauthorized(
+    stack: LocalStack, api: requests.Session, method: str
+) -> None:
+    url = stack.function_urls["DoorFunction"]
+
+    response = api.request(method, f"{url}api/cloud-sync/saves/A%20B.srm", headers={"Destination": "x"})
+
+    event = _echo(response)["event"]
+    assert event["routeKey"] == "$default" and event["rawPath"] == "/api/cloud-sync/saves/A%20B.srm"
+    assert event["requestContext"]["http"]["method"] == method
+    assert event["requestContext"]["accountId"] == "anonymous" and "authorizer" not in event["requestContext"]
+    assert event["headers"]["destination"] == "x"
+    assert url != f"{stack.base_url}/"  # an endpoint of its own, as on AWS
+
+
+def test_local_stack_function_url_refuses_payloads_lambda_refuses(
+    stack: LocalStack, api: requests.Session
+) -> None:
+    url = stack.function_urls["DoorFunction"]
+
+    response = api.put(f"{url}big", data=b"\x00" * (5 * 1024 * 1024))  # > 6 MB once base64
+
+    assert response.status_code == 413

@@ -254,3 +254,23 @@ def test_local_stack_template_repo_template_is_servable() -> None:
             assert template.authorizers[route.authorizer].function in template.functions
     assert any(route.authorizer is None for route in template.routes)
     function_environment(template, Resolver(template, "us-east-1"))  # no two functions disagree
+
+
+@pytest.mark.parametrize(
+    ("config", "error"),
+    [("{AuthType: AWS_IAM}", "AuthType NONE"), ("{AuthType: NONE, InvokeMode: RESPONSE_STREAM}", "BUFFERED")],
+)
+def test_local_stack_template_function_urls(tmp_path: Path, config: str, error: str) -> None:
+    body = """
+Resources:
+  Door:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: door/, Handler: app.lambda_handler, FunctionUrlConfig: CONFIG}
+"""
+    path = tmp_path / "template.yaml"
+    path.write_text(body.replace("CONFIG", "{AuthType: NONE}"))
+    assert [url.function for url in load_template(path).function_urls] == ["Door"]
+
+    path.write_text(body.replace("CONFIG", config))
+    with pytest.raises(TemplateError, match=error):
+        load_template(path)

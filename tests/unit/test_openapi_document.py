@@ -74,6 +74,8 @@ def test_openapi_document_covers_every_route_once():
     assert public == {
         "GET /api/heartbeat",
         "POST /api/token",
+        "POST /api/auth/device/init",
+        "POST /api/auth/device/token",
         "GET /openapi.json",
         "GET /api/client-tokens/pair/{code}/status",
         "POST /api/client-tokens/exchange",

@@ -14,9 +14,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION = "AWS::Serverless::Function"
 AUTHORIZER = "AuthorizerFunction"
+# A protocol door with methods the HTTP API does not route: served by its own function URL instead.
+FUNCTION_URL_DOORS = {"CloudSyncFunction"}
 PUBLIC_ROUTES = {
     ("GET", "/api/heartbeat"),
     ("POST", "/api/token"),
+    ("POST", "/api/auth/device/init"),
+    ("POST", "/api/auth/device/token"),
     ("GET", "/openapi.json"),
     # a device pairing with a client token has no credentials yet (RomM's public pairing routes)
     ("GET", "/api/client-tokens/pair/{code}/status"),
@@ -86,8 +90,8 @@ def _inline_actions(function: dict[str, Any]) -> list[str]:
 
 
 def test_template_functions_are_one_per_endpoint() -> None:
-    # Given every function but the authorizer
-    endpoints = {name: fn for name, fn in FUNCTIONS.items() if name != AUTHORIZER}
+    # Given every function but the authorizer and the function-URL door
+    endpoints = {name: fn for name, fn in FUNCTIONS.items() if name not in {AUTHORIZER, *FUNCTION_URL_DOORS}}
 
     # Then each answers exactly one HttpApi route, on the stack's own API, and the authorizer none
     assert len(endpoints) >= 40
@@ -227,7 +231,7 @@ def test_template_authorizer_is_payload_v2_simple_and_cached_per_authorization_h
     assert "ReauthorizeEvery" in authorizer["Identity"]
 
 
-def test_template_only_the_listed_routes_are_public() -> None:
+def test_template_only_the_public_routes_skip_the_authorizer() -> None:
     auth = _only("AWS::Serverless::HttpApi")["Properties"]["Auth"]
     routes = [(m, p, props) for fn in FUNCTIONS.values() for m, p, props in _routes(fn)]
 
@@ -275,3 +279,16 @@ def test_template_every_build_target_exists() -> None:
         if dry_run.returncode != 0 or "/nonexistent" not in dry_run.stdout:
             missing[name] = dry_run.stderr.strip()
     assert missing == {}
+
+
+def test_template_function_url_doors_check_credentials_themselves_and_pass_every_method() -> None:
+    urls = {name: fn["Properties"].get("FunctionUrlConfig") for name, fn in FUNCTIONS.items()}
+
+    assert {name for name, config in urls.items() if config} == FUNCTION_URL_DOORS
+    for name in FUNCTION_URL_DOORS:
+        # AuthType NONE: the function checks HTTP Basic; no Cors, so every OPTIONS reaches it
+        assert urls[name] == {"AuthType": "NONE", "InvokeMode": "BUFFERED"}
+        assert "Events" not in FUNCTIONS[name]["Properties"]
+    assert TEMPLATE["Outputs"]["CloudSyncUrl"]["Value"] == {
+        "Fn::Sub": "${CloudSyncFunctionUrl.FunctionUrl}api/cloud-sync/"
+    }

@@ -38,24 +38,48 @@ class DevicesRepository:
         with conditional_write():
             self._table.put_item(Item=_item(device), ConditionExpression="attribute_not_exists(pk)")
 
+    def create_write(self, device: DeviceRecord) -> dict[str, Any]:
+        """`create` as a TransactWriteItems entry, for use cases committing more with it."""
+        put = {
+            "TableName": self._table.name,
+            "Item": _item(device),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        return {"Put": put}
+
     def update(self, user_id: int, device_id: str, changes: dict[str, Any], updated_at: str) -> DeviceRecord:
         """Set the given fields and `updated_at`; a missing device raises ConcurrentUpdate."""
-        values = {**changes, "updated_at": updated_at}
-        names = {f"#f{i}": field for i, field in enumerate(values)}
-        expression_values = {
-            f":v{i}": _stored(field, value) for i, (field, value) in enumerate(values.items())
-        }
-        assignments = ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
         with conditional_write():
             item = self._table.update_item(
-                Key=self._key(user_id, device_id),
-                UpdateExpression=f"SET {assignments}",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=expression_values,
-                ReturnValues="ALL_NEW",
+                **self._update_request(user_id, device_id, changes, updated_at), ReturnValues="ALL_NEW"
             )["Attributes"]
         return _record(item)
+
+    def update_write(
+        self, user_id: int, device_id: str, changes: dict[str, Any], updated_at: str
+    ) -> dict[str, Any]:
+        """`update` as a TransactWriteItems entry, for use cases committing more with it."""
+        return {
+            "Update": {
+                "TableName": self._table.name,
+                **self._update_request(user_id, device_id, changes, updated_at),
+            }
+        }
+
+    def _update_request(
+        self, user_id: int, device_id: str, changes: dict[str, Any], updated_at: str
+    ) -> dict[str, Any]:
+        values = {**changes, "updated_at": updated_at}
+        assignments = ", ".join(f"#f{i} = :v{i}" for i in range(len(values)))
+        return {
+            "Key": self._key(user_id, device_id),
+            "UpdateExpression": f"SET {assignments}",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": {f"#f{i}": field for i, field in enumerate(values)},
+            "ExpressionAttributeValues": {
+                f":v{i}": _stored(field, value) for i, (field, value) in enumerate(values.items())
+            },
+        }
 
     def touch_last_seen(self, user_id: int, device_id: str, seen_at: str) -> None:
         """Move `last_seen`; a device deleted meanwhile is left deleted."""

@@ -104,6 +104,55 @@ def sync_session_sk(session_id: int) -> str:
     return f"SYNCSESSION#{session_id}"
 
 
+# --- device pairing (cloudsaves.repositories.device_auth) ----------------------------------------
+
+
+def device_auth_pk(device_code_hash: str) -> str:
+    """A pairing flow (sk PROFILE), keyed by its device code's SHA-256: the table never holds the code."""
+    return f"DEVICEAUTH#{device_code_hash}"
+
+
+def device_auth_user_code_pk(user_code: str) -> str:
+    """The short code a person types (sk PROFILE): points at its flow while the flow is pending."""
+    return f"DEVICEAUTHCODE#{user_code}"
+
+
+def client_device_sk(client_device_identifier: str) -> str:
+    """In the user's partition (`owner_pk`): which device a client's install identifier was paired as."""
+    return f"CLIENTDEVICE#{client_device_identifier}"
+
+
+def rate_limit_pk(limit: str, address: str, window_start: int) -> str:
+    """One fixed-window counter (sk PROFILE) per limit, source address and window; expires by TTL."""
+    return f"RATELIMIT#{limit}#{address}#{window_start}"
+
+
+# --- the RetroArch Cloud Sync door (cloudsaves.repositories.cloud_sync) ---------------------------
+
+
+def cloud_sync_pk(user_id: int) -> str:
+    """The partition of a user's door entries: one item per synced path, read whole for the manifest."""
+    return f"{owner_pk(user_id)}#CLOUDSYNC"
+
+
+def cloud_sync_asset_sk(kind: str, rom_id: int, name_key: str) -> str:
+    """A mapped entry: the save slot (`name_key` = slot) or state file (folded file name) of one ROM.
+
+    It carries the door's tombstone for that (kind, ROM, slot or name): `deleted_at`, like §10's.
+    """
+    return f"ASSET#{kind}#{rom_id}#{name_key}"
+
+
+def cloud_sync_file_sk(path_key: str) -> str:
+    """A plain per-user file at a folded path (not a save or state of any ROM)."""
+    return f"FILE#{path_key}"
+
+
+def rom_stem_pk(stem_key: str) -> str:
+    """The ROMs whose fs_name stem folds to `stem_key` (sk `ROM#<sortable id>`, lowest id first)."""
+    return f"ROMSTEM#{stem_key}"
+
+
 # --- the RomM client surface: token pairing, rate limits, gallery screenshots, activity, platforms --
 
 # Every client token is also listed for admins, spread over a few gsi1 partitions so no one
@@ -118,11 +167,6 @@ def all_client_tokens_gsi1pk(token_id: int) -> str:
 def pair_code_pk(code: str) -> str:
     """A pairing code (sk PROFILE) naming one client token; 60 s of life through expires_at_epoch."""
     return f"PAIRCODE#{code}"
-
-
-def rate_limit_pk(action: str, address: str, window: int) -> str:
-    """Attempts of one action from one address in one fixed window (sk PROFILE, expires by TTL)."""
-    return f"RATE#{action}#{address}#{window}"
 
 
 def screenshot_pk(screenshot_id: int) -> str:

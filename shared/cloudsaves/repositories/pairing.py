@@ -1,4 +1,4 @@
-"""Client-token pairing codes and per-address attempt counters in DynamoDB (both expire by TTL)."""
+"""Client-token pairing codes in DynamoDB (they expire by TTL; readers check the expiry too)."""
 
 from __future__ import annotations
 
@@ -40,13 +40,3 @@ class PairingRepository:
         except ConcurrentUpdate:
             return None
         return PairCodeRecord.model_validate(plain(old)) if old else None
-
-    def count_attempt(self, action: str, address: str, window: int, expires_at_epoch: int) -> int:
-        """Add one attempt to this address's counter for the window and return the new total."""
-        answer = self._table.update_item(
-            Key={"pk": keys.rate_limit_pk(action, address, window), "sk": keys.PROFILE},
-            UpdateExpression="ADD attempts :one SET expires_at_epoch = :exp",
-            ExpressionAttributeValues={":one": 1, ":exp": expires_at_epoch},
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(answer["Attributes"]["attempts"])

@@ -4,6 +4,9 @@ RomM's page shape needs a `total`, and clients probe `GET /api/roms?limit=1` on 
 reading the whole catalog would make each probe cost the catalog's size. So every upsert keeps count
 items (the catalog's and each platform's) in the same transaction, and a page reads only the ROMs up
 to `offset + limit` plus one GetItem per count.
+
+Each ROM also has a stem item (`keys.rom_stem_pk`, moved in the same transaction) so the RetroArch door
+finds the ROM of `saves/<core>/<stem>.srm` with one Query, without reading the catalog.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from cloudsaves.clock import now_iso
 from cloudsaves.errors import ConcurrentUpdate
+from cloudsaves.filenames import fold, fs_name_stem
 from cloudsaves.models.roms import RomSchema
 from cloudsaves.repositories import keys
 from cloudsaves.repositories.dynamo import conditional_write, plain
@@ -70,6 +74,16 @@ class RomsRepository:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return roms[:wanted]
 
+    def find_by_stem(self, stem_key: str) -> int | None:
+        """The lowest id among ROMs whose fs_name stem folds to `stem_key` (one Query of one item)."""
+        page = self._table.query(
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": keys.rom_stem_pk(stem_key)},
+            Limit=1,
+        )
+        items = page.get("Items", [])
+        return int(items[0]["rom_id"]) if items else None
+
     def _count(self, partition: str) -> int:
         item = self._table.get_item(Key={"pk": partition, "sk": COUNT_SK}).get("Item") or {}
         return int(item.get("rom_count", 0))
@@ -89,6 +103,7 @@ class RomsRepository:
                 moves.get(_platform_partition(rom.platform_id), 0) + 1
             )
         items: list[dict[str, Any]] = [{"Put": {"TableName": name, "Item": self._item(rom), **put_condition}}]
+        items += _stem_moves(name, rom, old)
         target = _platform_partition(rom.platform_id)
         moves.setdefault(target, 0)
         for partition, delta in moves.items():
@@ -117,6 +132,19 @@ class RomsRepository:
             "gsi2sk": order,
             **rom.model_dump(),
         }
+
+
+def _stem_key(rom: RomSchema) -> dict[str, str]:
+    return {"pk": keys.rom_stem_pk(fold(fs_name_stem(rom.fs_name))), "sk": f"ROM#{keys.sortable_int(rom.id)}"}
+
+
+def _stem_moves(table_name: str, rom: RomSchema, old: RomSchema | None) -> list[dict[str, Any]]:
+    """Keep the stem item in step with fs_name: put the new one, delete the old one when it moved."""
+    new_key = _stem_key(rom)
+    moves: list[dict[str, Any]] = [{"Put": {"TableName": table_name, "Item": {**new_key, "rom_id": rom.id}}}]
+    if old is not None and _stem_key(old) != new_key:
+        moves.append({"Delete": {"TableName": table_name, "Key": _stem_key(old)}})
+    return moves
 
 
 def _platform_partition(platform_id: int) -> str:

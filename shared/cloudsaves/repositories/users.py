@@ -63,6 +63,14 @@ class UsersRepository:
 
     def create_client_token(self, token: ClientTokenRecord) -> None:
         """Count, owner item and lookup item move together, so the per-user limit cannot be raced past."""
+        try:
+            with conditional_write():
+                self._table.meta.client.transact_write_items(TransactItems=self.client_token_writes(token))
+        except ConcurrentUpdate as exc:
+            raise BadRequest(f"Maximum of {MAX_CLIENT_TOKENS} tokens per user reached") from exc
+
+    def client_token_writes(self, token: ClientTokenRecord) -> list[dict[str, Any]]:
+        """The TransactWriteItems entries that create `token`, for use cases committing more with it."""
         owner_item = {
             "pk": keys.owner_pk(token.user_id),
             "sk": keys.client_token_sk(token.id),
@@ -75,27 +83,20 @@ class UsersRepository:
             "sk": keys.PROFILE,
             **token.model_dump(mode="json"),
         }
-        client = self._table.meta.client
-        try:
-            with conditional_write():
-                client.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Update": {
-                                "TableName": self._table.name,
-                                "Key": {"pk": keys.user_pk(token.username), "sk": keys.PROFILE},
-                                "UpdateExpression": "ADD client_token_count :one",
-                                "ConditionExpression": "attribute_exists(pk) AND "
-                                "(attribute_not_exists(client_token_count) OR client_token_count < :max)",
-                                "ExpressionAttributeValues": {":one": 1, ":max": MAX_CLIENT_TOKENS},
-                            }
-                        },
-                        {"Put": self._new_item(owner_item)},
-                        {"Put": self._new_item(lookup_item)},
-                    ]
-                )
-        except ConcurrentUpdate as exc:
-            raise BadRequest(f"Maximum of {MAX_CLIENT_TOKENS} tokens per user reached") from exc
+        return [
+            {
+                "Update": {
+                    "TableName": self._table.name,
+                    "Key": {"pk": keys.user_pk(token.username), "sk": keys.PROFILE},
+                    "UpdateExpression": "ADD client_token_count :one",
+                    "ConditionExpression": "attribute_exists(pk) AND "
+                    "(attribute_not_exists(client_token_count) OR client_token_count < :max)",
+                    "ExpressionAttributeValues": {":one": 1, ":max": MAX_CLIENT_TOKENS},
+                }
+            },
+            {"Put": self._new_item(owner_item)},
+            {"Put": self._new_item(lookup_item)},
+        ]
 
     def list_client_tokens(self, user_id: int) -> list[ClientTokenRecord]:
         from boto3.dynamodb.conditions import Key

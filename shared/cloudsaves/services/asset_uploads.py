@@ -41,7 +41,7 @@ from cloudsaves.models.assets import (
 from cloudsaves.models.devices import DeviceRecord
 from cloudsaves.observability import logger, metrics
 from cloudsaves.repositories.assets import AssetsRepository, ContentChange
-from cloudsaves.services import asset_forms, asset_records, asset_views
+from cloudsaves.services import asset_forms, asset_records, asset_views, cloud_sync_index
 from cloudsaves.services.devices import resolve_device, touch_last_seen
 from cloudsaves.services.roms import get_rom
 
@@ -204,6 +204,7 @@ def update_from_request(
         logger.warning("Update outcome unknown; keeping the uploaded objects", extra={"keys": written})
         raise
     storage.delete_objects(asset_records.replaced_keys(previous, record))
+    cloud_sync_index.note_commit(record)
     if device is not None:
         touch_last_seen(principal.user_id, device.id)
     return asset_views.schema(record, device)
@@ -273,6 +274,7 @@ def _commit(context: _Context, stored: StoredFile, screenshot: StoredFile | None
     metrics.add_metric(name=f"{context.kind.capitalize()}Uploads", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="UploadedBytes", unit=MetricUnit.Bytes, value=stored.file_size_bytes)
     storage.delete_objects(asset_records.replaced_keys(outcome.replaced, outcome.record))
+    cloud_sync_index.note_commit(outcome.record)
     principal = context.principal
     if context.device is not None:
         touch_last_seen(principal.user_id, context.device.id)

@@ -153,3 +153,18 @@ def _basic_credentials(encoded: str) -> tuple[str, str]:
     if not sep or not username:
         raise Unauthorized("Malformed Basic credentials")
     return username, password
+
+
+def authenticate_basic(authorization: str | None) -> Principal:
+    """HTTP Basic only (the RetroArch door): the username with its password, or with one of that
+    user's client tokens (`rmm_...`) as the password, which costs a SHA-256 rather than a bcrypt."""
+    scheme, _, credentials = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "basic" or not credentials.strip():
+        raise Unauthorized("Not authenticated")
+    username, password = _basic_credentials(credentials.strip())
+    if not is_client_token(password):
+        return _principal(check_password(username, password), None, None)
+    principal = _client_token_principal(password)
+    if principal.username != username:
+        raise Unauthorized("Invalid client token")
+    return principal

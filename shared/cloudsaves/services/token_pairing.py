@@ -11,18 +11,19 @@ import secrets
 
 from cloudsaves.aws import table
 from cloudsaves.clock import utcnow
-from cloudsaves.errors import ConcurrentUpdate, Forbidden, NotFound, TooManyRequests
+from cloudsaves.errors import ConcurrentUpdate, Forbidden, NotFound
 from cloudsaves.http import Principal
 from cloudsaves.models.users import ClientTokenCreated, ClientTokenPairSchema, PairCodeRecord
 from cloudsaves.repositories.pairing import PairingRepository
 from cloudsaves.services.client_tokens import TOKEN_NOT_FOUND, check_may_reveal, regenerate_client_token
+from cloudsaves.services.rate_limits import RateLimit, enforce_rate_limit
 from cloudsaves.services.users import users_repository
 
 PAIR_CODE_LENGTH = 8
 PAIR_CODE_TTL_SECONDS = 60
 PAIR_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # RomM's: no 0/O, 1/I/L
-RATE_LIMIT_MAX_ATTEMPTS = 5
-RATE_LIMIT_WINDOW_SECONDS = 60
+# RomM's limit: more than 5 exchange attempts from one address in a minute answer 429.
+EXCHANGE_LIMIT = RateLimit("client-token-exchange", 5, 60, "Too many exchange attempts. Try again later.")
 _CODE_ATTEMPTS = 5
 
 
@@ -74,7 +75,7 @@ def pair_code_is_pending(code: str) -> bool:
 
 def exchange_pair_code(code: str, source_address: str) -> ClientTokenCreated:
     """Spend the code once: a fresh raw value for its token (the token's previous value stops working)."""
-    check_rate_limit("exchange", source_address)
+    enforce_rate_limit(EXCHANGE_LIMIT, source_address)
     normalized = normalize_code(code)
     pair = pairing_repository().take(normalized) if normalized else None
     if pair is None or not _live(pair):
@@ -83,16 +84,6 @@ def exchange_pair_code(code: str, source_address: str) -> ClientTokenCreated:
     if owner is None or not owner.enabled or owner.id != pair.user_id:
         raise Forbidden("Token owner is disabled")
     return regenerate_client_token(pair.user_id, pair.token_id, missing="Token no longer exists")
-
-
-def check_rate_limit(action: str, source_address: str) -> None:
-    """RomM's limit: more than 5 attempts from one address in a minute answers 429."""
-    now = int(utcnow().timestamp())
-    window = now // RATE_LIMIT_WINDOW_SECONDS
-    expires = (window + 2) * RATE_LIMIT_WINDOW_SECONDS
-    attempts = pairing_repository().count_attempt(action, source_address or "unknown", window, expires)
-    if attempts > RATE_LIMIT_MAX_ATTEMPTS:
-        raise TooManyRequests("Too many exchange attempts. Try again later.")
 
 
 def _live(pair: PairCodeRecord) -> bool:
