@@ -45,11 +45,13 @@ format: $(STAMP) ## format the code
 
 openapi: $(STAMP) ## regenerate docs/openapi.json from the handlers
 	PYTHONPATH=.:shared $(PY) -m local_stack.openapi > docs/openapi.json
+	cp docs/openapi.json shared/cloudsaves/openapi.json  # the copy GET /openapi.json serves, in the layer
 
 bench: $(STAMP) ## benchmarks: cold-start imports, direct transfers vs plain boto3 on the local stack
 	PYTHONPATH=.:shared $(PY) bench/cold_start.py
 	PYTHONPATH=.:shared $(PY) bench/direct_transfer.py
 	PYTHONPATH=.:shared $(PY) bench/zip_bomb.py
+	PYTHONPATH=.:shared $(PY) bench/full_list.py
 
 # SAM CLI pins its own boto3 and pydantic, so it lives in its own venv, installed only when needed.
 $(SAM):

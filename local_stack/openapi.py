@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from local_stack.openapi_contract import ERROR_COMPONENT, ERROR_SCHEMA, complete_operation
 from local_stack.template import load_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,10 +39,13 @@ def build_document(template_path: Path = ROOT / "template.yaml") -> dict[str, An
         document = json.loads(app.get_openapi_json_schema(title=TITLE, version="1"))
         for path, operations in document.get("paths", {}).items():
             for method, operation in operations.items():
-                if f"{method.upper()} {path}" in public:
+                is_public = f"{method.upper()} {path}" in public
+                if is_public:
                     operation["security"] = []
+                complete_operation(f"{method.upper()} {path}", operation, public=is_public)
             paths.setdefault(path, {}).update(operations)
         schemas.update(document.get("components", {}).get("schemas", {}))
+    schemas[ERROR_SCHEMA] = ERROR_COMPONENT
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": "1", "description": DESCRIPTION},

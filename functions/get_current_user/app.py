@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudsaves.auth.scopes import Scope
 from cloudsaves.http import authorize, make_app
-from cloudsaves.models.users import UserSchema
+from cloudsaves.models.users import CurrentUserSchema, UserSchema
 from cloudsaves.observability import logger, metrics
 from cloudsaves.services.users import get_user
 
@@ -15,9 +15,10 @@ app = make_app()
 
 
 @app.get("/api/users/me")
-def get_me() -> UserSchema:
+def get_me() -> CurrentUserSchema:
     principal = authorize(app, Scope.ME_READ)
-    return UserSchema.of(get_user(principal.username))
+    profile = UserSchema.of(get_user(principal.username))
+    return CurrentUserSchema(**profile.model_dump(), current_device_id=principal.device_id)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

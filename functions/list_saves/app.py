@@ -1,21 +1,20 @@
 """GET /api/saves (assets.read): the caller's saves, newest first (filters rom_id, platform_id, slot).
 
-A plain JSON array as RomM clients expect, at most `limit` long; the next page's cursor is in
-X-Next-Cursor. Naming a device (`device_id`, or a device-bound token) fills device_syncs.
+A plain JSON array as RomM clients expect: every match without `limit` (as RomM), else at most `limit`
+with the next page's cursor in X-Next-Cursor; gzipped when the client accepts it. Naming a device
+(`device_id`, or a device-bound token) fills device_syncs.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudsaves.auth.scopes import Scope
-from cloudsaves.http import authorize, make_app
-from cloudsaves.models.assets import SaveSchema
+from cloudsaves.http import authorize, list_response, make_app
 from cloudsaves.observability import logger, metrics
 from cloudsaves.services.asset_reads import list_assets
 
@@ -28,9 +27,9 @@ def get_saves(
     platform_id: Annotated[int | None, Query(gt=0, lt=2**53)] = None,
     slot: Annotated[str | None, Query(max_length=255)] = None,
     device_id: Annotated[str | None, Query(max_length=255)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
-) -> Response[list[SaveSchema]]:
+):  # no return annotation: list_response serializes (schema: local_stack/openapi_contract.py)
     principal = authorize(app, Scope.ASSETS_READ)
     page = list_assets(
         "save",
@@ -42,7 +41,7 @@ def get_saves(
         limit=limit,
         cursor=cursor,
     )
-    return Response(200, content_type="application/json", body=page.items, headers=page.headers)
+    return list_response(app, page.items, page.headers)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

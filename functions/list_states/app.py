@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cloudsaves.auth.scopes import Scope
-from cloudsaves.http import authorize, make_app
-from cloudsaves.models.assets import StateSchema
+from cloudsaves.http import authorize, list_response, make_app
 from cloudsaves.observability import logger, metrics
 from cloudsaves.services.asset_reads import list_assets
 
@@ -25,9 +23,9 @@ app = make_app()
 def get_states(
     rom_id: Annotated[int | None, Query(gt=0, lt=2**53)] = None,
     platform_id: Annotated[int | None, Query(gt=0, lt=2**53)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
-) -> Response[list[StateSchema]]:
+):  # no return annotation: list_response serializes (schema: local_stack/openapi_contract.py)
     principal = authorize(app, Scope.ASSETS_READ)
     page = list_assets(
         "state",
@@ -37,7 +35,7 @@ def get_states(
         limit=limit,
         cursor=cursor,
     )
-    return Response(200, content_type="application/json", body=page.items, headers=page.headers)
+    return list_response(app, page.items, page.headers)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

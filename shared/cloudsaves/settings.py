@@ -21,7 +21,11 @@ class Settings(BaseModel):
     max_inline_download_bytes: int = 4 * 1024 * 1024
     presigned_url_ttl_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
     upload_reservation_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
-    app_version: str = "4.4.0"
+    # The RomM API level reported as the heartbeat's SYSTEM.VERSION: clients switch features on by it
+    # (negotiate from 4.9.0, device pairing from 5.0.0).
+    app_version: str = "5.2.0"
+    # Gallery screenshots are images of a screen: a bound far above any real one, below Lambda's 6 MB.
+    max_screenshot_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=5 * 1024 * 1024)
     # The RetroArch door's largest file, both ways (no redirects there): Lambda's 6 MB payload holds the
     # base64 of about 4.71 MB, less the event's headers; see README "RetroArch".
     cloud_sync_max_file_bytes: int = Field(default=4_700_000, ge=1, le=4_700_000)
@@ -38,6 +42,7 @@ _ENV_NAMES = {
     "presigned_url_ttl_seconds": "PRESIGNED_URL_TTL_SECONDS",
     "upload_reservation_ttl_seconds": "UPLOAD_RESERVATION_TTL_SECONDS",
     "app_version": "APP_VERSION",
+    "max_screenshot_bytes": "MAX_SCREENSHOT_BYTES",
     "cloud_sync_max_file_bytes": "CLOUD_SYNC_MAX_FILE_BYTES",
 }
 

@@ -183,6 +183,7 @@ def test_client_token_limit_is_25(alice, lambda_context):
         )
     response = create_token(lambda_context, alice, {"name": "t26", "scopes": ["roms.read"]})
     assert response["statusCode"] == 400
+    assert response_json(response) == {"detail": "Maximum of 25 tokens per user reached"}
 
 
 def test_deleted_client_token_stops_working(alice, lambda_context):

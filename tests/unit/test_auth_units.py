@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from cloudsaves.auth.scopes import ROLE_SCOPES, Role, Scope
+from cloudsaves.auth.scopes import ROLE_SCOPES, Role, Scope, scopes_beyond
 from cloudsaves.auth.tokens import (
     decode_token,
     hash_client_token,
@@ -20,12 +20,27 @@ from cloudsaves.http import principal_context, principal_from_event
 from tests.conftest import TEST_JWT_SECRET, make_principal
 
 
-def test_roles_grant_romm_legacy_scopes():
+def test_roles_grant_romm_scope_sets():
     viewer, editor, admin = (ROLE_SCOPES[r] for r in (Role.VIEWER, Role.EDITOR, Role.ADMIN))
-    assert Scope.USERS_READ not in viewer and Scope.ROMS_WRITE not in viewer
-    assert {Scope.ME_WRITE, Scope.ASSETS_WRITE, Scope.DEVICES_WRITE, Scope.ASSETS_READ} <= viewer
-    assert editor - viewer == {Scope.ROMS_WRITE, Scope.PLATFORMS_WRITE}
-    assert admin == set(Scope) and len(admin) == 12
+    assert len(set(Scope)) == 22 and admin == set(Scope)
+    assert viewer == {
+        "me.read", "roms.read", "platforms.read", "assets.read", "devices.read", "firmware.read",
+        "roms.user.read", "collections.read", "playlists.read",
+        "me.write", "assets.write", "devices.write", "roms.user.write", "collections.write",
+        "playlists.write",
+    }  # fmt: skip
+    assert editor - viewer == {Scope.ROMS_WRITE, Scope.PLATFORMS_WRITE, Scope.FIRMWARE_WRITE}
+    assert admin - editor == {Scope.USERS_READ, Scope.USERS_WRITE, Scope.TASKS_RUN, Scope.LOGS_READ}
+
+
+def test_scopes_beyond_lists_missing_and_unknown_names_sorted():
+    held = ROLE_SCOPES[Role.VIEWER]
+    assert scopes_beyond(["roms.read", "users.write", "bogus", "roms.write"], held) == [
+        "bogus",
+        "roms.write",
+        "users.write",
+    ]
+    assert scopes_beyond(["collections.read", "roms.user.read"], held) == []
 
 
 def test_access_token_round_trips_with_romm_claims():

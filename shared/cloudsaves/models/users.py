@@ -44,6 +44,12 @@ class UserSchema(BaseModel):
         return cls.model_validate(user.model_dump(include=set(cls.model_fields)))
 
 
+class CurrentUserSchema(UserSchema):
+    """`GET /api/users/me`: the profile plus the device of a device-bound token (else null), as RomM."""
+
+    current_device_id: str | None = None
+
+
 class TokenResponse(BaseModel):
     access_token: str
     refresh_token: str | None = None
@@ -60,7 +66,7 @@ class ClientTokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[str] = Field(min_length=1, max_length=20)
+    scopes: list[str] = Field(min_length=1, max_length=64)
     expires_in: ExpiresIn = "never"
     device_id: str | None = Field(default=None, max_length=64)
 
@@ -100,3 +106,30 @@ class ClientTokenSchema(BaseModel):
 
 class ClientTokenCreated(ClientTokenSchema):
     raw_token: str
+
+
+class ClientTokenAdminSchema(ClientTokenSchema):
+    """`GET /api/client-tokens/all`: every user's tokens, with their owner (RomM's shape)."""
+
+    username: str
+    user_avatar_path: str = ""
+    user_updated_at: datetime
+
+
+class ClientTokenPairSchema(BaseModel):
+    code: str
+    expires_in: int
+
+
+class ClientTokenExchange(BaseModel):
+    code: str = Field(min_length=1, max_length=64)
+
+
+class PairCodeRecord(BaseModel):
+    """A pairing code: which token it regenerates on exchange, and until when."""
+
+    code: str
+    token_id: int
+    user_id: int
+    username: str
+    expires_at_epoch: int

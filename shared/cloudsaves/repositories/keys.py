@@ -151,3 +151,42 @@ def cloud_sync_file_sk(path_key: str) -> str:
 def rom_stem_pk(stem_key: str) -> str:
     """The ROMs whose fs_name stem folds to `stem_key` (sk `ROM#<sortable id>`, lowest id first)."""
     return f"ROMSTEM#{stem_key}"
+
+
+# --- the RomM client surface: token pairing, rate limits, gallery screenshots, activity, platforms --
+
+# Every client token is also listed for admins, spread over a few gsi1 partitions so no one
+# partition takes every token write (an admin listing reads them all and merges).
+CLIENT_TOKEN_SHARDS = 8
+
+
+def all_client_tokens_gsi1pk(token_id: int) -> str:
+    return f"CTOKENS#{token_id % CLIENT_TOKEN_SHARDS}"
+
+
+def pair_code_pk(code: str) -> str:
+    """A pairing code (sk PROFILE) naming one client token; 60 s of life through expires_at_epoch."""
+    return f"PAIRCODE#{code}"
+
+
+def screenshot_pk(screenshot_id: int) -> str:
+    """A gallery screenshot (sk PROFILE)."""
+    return f"SCREENSHOT#{screenshot_id}"
+
+
+def screenshot_name_pk(user_id: int, rom_id: int, file_name: str) -> str:
+    """The claim on a gallery file name (sk PROFILE): uploading the name again replaces that screenshot."""
+    return f"SCREENSHOTNAME#{user_id}#{rom_id}#{file_name}"
+
+
+def activity_sk(device_id: str) -> str:
+    """A device's "playing now" entry, in the user's partition (`owner_pk`), expiring by TTL."""
+    return f"ACTIVITY#{device_id}"
+
+
+PLATFORMS_GSI1PK = "PLATFORMS"
+
+
+def platform_count_pk(platform_id: int) -> str:
+    """A platform's item: its ROM count, moved with each ROM upsert, and what the catalog knows of it."""
+    return f"PLATFORM#{platform_id}"

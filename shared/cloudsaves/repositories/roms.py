@@ -16,6 +16,7 @@ import random
 import time
 from typing import Any
 
+from cloudsaves.clock import now_iso
 from cloudsaves.errors import ConcurrentUpdate
 from cloudsaves.filenames import fold, fs_name_stem
 from cloudsaves.models.roms import RomSchema
@@ -114,18 +115,20 @@ class RomsRepository:
             )
         items: list[dict[str, Any]] = [{"Put": {"TableName": name, "Item": self._item(rom), **put_condition}}]
         items += _stem_moves(name, rom, old)
+        target = _platform_partition(rom.platform_id)
+        moves.setdefault(target, 0)
         for partition, delta in moves.items():
-            if delta:
-                items.append(
-                    {
-                        "Update": {
-                            "TableName": name,
-                            "Key": {"pk": partition, "sk": COUNT_SK},
-                            "UpdateExpression": "ADD rom_count :delta",
-                            "ExpressionAttributeValues": {":delta": delta},
-                        }
-                    }
-                )
+            update: dict[str, Any] = {
+                "TableName": name,
+                "Key": {"pk": partition, "sk": COUNT_SK},
+                "UpdateExpression": "ADD rom_count :delta",
+                "ExpressionAttributeValues": {":delta": delta},
+            }
+            if partition == target:
+                _describe_platform(update, rom)
+            elif not delta:
+                continue
+            items.append({"Update": update})
         return items
 
     @staticmethod
@@ -156,7 +159,26 @@ def _stem_moves(table_name: str, rom: RomSchema, old: RomSchema | None) -> list[
 
 
 def _platform_partition(platform_id: int) -> str:
-    return f"PLATFORM#{platform_id}"
+    return keys.platform_count_pk(platform_id)
+
+
+def _describe_platform(update: dict[str, Any], rom: RomSchema) -> None:
+    """The platform's count item also says what the catalog knows of the platform (its slugs), and is
+    listed in gsi1's platform partition: `GET /api/platforms` is one Query, with counts, no Scan."""
+    update["UpdateExpression"] += (
+        " SET gsi1pk = :platforms, gsi1sk = :order, platform_id = :pid, slug = :slug, fs_slug = :fs_slug,"
+        " created_at = if_not_exists(created_at, :now), updated_at = :now"
+    )
+    update["ExpressionAttributeValues"].update(
+        {
+            ":platforms": keys.PLATFORMS_GSI1PK,
+            ":order": keys.sortable_int(rom.platform_id),
+            ":pid": rom.platform_id,
+            ":slug": rom.platform_slug,
+            ":fs_slug": rom.platform_fs_slug,
+            ":now": now_iso(),
+        }
+    )
 
 
 def _rom(item: dict[str, Any]) -> RomSchema:

@@ -70,13 +70,15 @@ class UsersRepository:
             with conditional_write():
                 self._table.meta.client.transact_write_items(TransactItems=self.client_token_writes(token))
         except ConcurrentUpdate as exc:
-            raise BadRequest(f"You can have at most {MAX_CLIENT_TOKENS} client tokens") from exc
+            raise BadRequest(f"Maximum of {MAX_CLIENT_TOKENS} tokens per user reached") from exc
 
     def client_token_writes(self, token: ClientTokenRecord) -> list[dict[str, Any]]:
         """The TransactWriteItems entries that create `token`, for use cases committing more with it."""
         owner_item = {
             "pk": keys.owner_pk(token.user_id),
             "sk": keys.client_token_sk(token.id),
+            "gsi1pk": keys.all_client_tokens_gsi1pk(token.id),  # the admin listing
+            "gsi1sk": keys.sortable_int(token.id),
             **token.model_dump(mode="json"),
         }
         lookup_item = {
@@ -151,6 +153,92 @@ class UsersRepository:
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues={":t": used_at},
         )
+
+    def replace_client_token_hash(self, token: ClientTokenRecord, new_hash: str) -> ClientTokenRecord:
+        """Swap the token's hash: the old raw value stops working in the same transaction.
+
+        ConcurrentUpdate when the token was deleted or regenerated meanwhile (the caller re-reads).
+        """
+        renewed = token.model_copy(update={"token_hash": new_hash})
+        name = self._table.name
+        with conditional_write():
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": name,
+                            "Key": {"pk": keys.owner_pk(token.user_id), "sk": keys.client_token_sk(token.id)},
+                            "UpdateExpression": "SET token_hash = :new",
+                            "ConditionExpression": "token_hash = :old",
+                            "ExpressionAttributeValues": {":new": new_hash, ":old": token.token_hash},
+                        }
+                    },
+                    {
+                        "Delete": {
+                            "TableName": name,
+                            "Key": {"pk": keys.client_token_hash_pk(token.token_hash), "sk": keys.PROFILE},
+                        }
+                    },
+                    {
+                        "Put": self._new_item(
+                            {
+                                "pk": keys.client_token_hash_pk(new_hash),
+                                "sk": keys.PROFILE,
+                                **renewed.model_dump(mode="json"),
+                            }
+                        )
+                    },
+                ]
+            )
+        return renewed
+
+    def list_all_client_tokens(self) -> list[ClientTokenRecord]:
+        """Every user's client tokens (admins), ordered by id: one Query per gsi1 shard, merged."""
+        from boto3.dynamodb.conditions import Key
+
+        tokens: list[ClientTokenRecord] = []
+        for shard in range(keys.CLIENT_TOKEN_SHARDS):
+            items = query_all(
+                self._table,
+                IndexName="gsi1",
+                KeyConditionExpression=Key("gsi1pk").eq(keys.all_client_tokens_gsi1pk(shard)),
+            )
+            tokens += [ClientTokenRecord.model_validate(plain(item)) for item in items]
+        return sorted(tokens, key=lambda token: token.id)
+
+    def find_client_token_by_id(self, token_id: int) -> ClientTokenRecord | None:
+        """Any user's token by id (admins), through its gsi1 shard."""
+        from boto3.dynamodb.conditions import Key
+
+        page = self._table.query(
+            IndexName="gsi1",
+            KeyConditionExpression=Key("gsi1pk").eq(keys.all_client_tokens_gsi1pk(token_id))
+            & Key("gsi1sk").eq(keys.sortable_int(token_id)),
+        )
+        items = page.get("Items", [])
+        if not items:
+            return None
+        # The index is eventually consistent: confirm against the owner's item.
+        found = ClientTokenRecord.model_validate(plain(items[0]))
+        return self.get_client_token(found.user_id, found.id)
+
+    def get_many(self, usernames: set[str]) -> dict[str, UserRecord]:
+        """Profiles by username, 100 per BatchGetItem (unprocessed keys retried)."""
+        found: dict[str, UserRecord] = {}
+        names = sorted(usernames)
+        for start in range(0, len(names), 100):
+            request: dict[str, Any] = {
+                self._table.name: {
+                    "Keys": [{"pk": keys.user_pk(n), "sk": keys.PROFILE} for n in names[start : start + 100]]
+                }
+            }
+            while request:
+                answer = self._table.meta.client.batch_get_item(RequestItems=request)
+                for item in answer["Responses"].get(self._table.name, []):
+                    user = UserRecord.model_validate(plain(item))
+                    found[user.username] = user
+                request = answer.get("UnprocessedKeys") or {}
+        return found
 
     def _new_item(self, item: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar, overload
 
@@ -18,6 +19,8 @@ from cloudsaves.services import asset_records, asset_views
 from cloudsaves.services.devices import resolve_device
 
 Item = TypeVar("Item", SaveSchema, StateSchema, int)
+Row = TypeVar("Row")
+FULL_LIST_PAGE = 1000  # the Query size while reading a whole list
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ def list_assets(
     platform_id: int | None = None,
     slot: str | None = None,
     device_id: str | None = None,
-    limit: int,
+    limit: int | None,
     cursor: str | None = None,
 ) -> AssetPage[SaveSchema]: ...
 @overload
@@ -53,7 +56,7 @@ def list_assets(
     platform_id: int | None = None,
     slot: str | None = None,
     device_id: str | None = None,
-    limit: int,
+    limit: int | None,
     cursor: str | None = None,
 ) -> AssetPage[StateSchema]: ...
 def list_assets(
@@ -64,13 +67,21 @@ def list_assets(
     platform_id: int | None = None,
     slot: str | None = None,
     device_id: str | None = None,
-    limit: int,
+    limit: int | None,
     cursor: str | None = None,
 ) -> AssetPage[SaveSchema] | AssetPage[StateSchema]:
-    """The caller's saves or states, newest first, `limit` at a time (the cursor names the next page)."""
+    """The caller's saves or states, newest first, `limit` at a time (the cursor names the next page).
+
+    Without `limit`, every match (from `cursor` on), as RomM answers clients that send none.
+    """
     device = resolve_device(principal, device_id, write=False) if kind == "save" else None
-    records, next_cursor = asset_records.assets_repository(kind).page(
-        principal.user_id, rom_id=rom_id, platform_id=platform_id, slot=slot, limit=limit, cursor=cursor
+    repo = asset_records.assets_repository(kind)
+    records, next_cursor = _pages(
+        lambda size, start: repo.page(
+            principal.user_id, rom_id=rom_id, platform_id=platform_id, slot=slot, limit=size, cursor=start
+        ),
+        limit,
+        cursor,
     )
     if kind == "state":
         return AssetPage(
@@ -84,10 +95,28 @@ def list_assets(
 
 
 def list_identifiers(
-    kind: Kind, principal: Principal, *, limit: int, cursor: str | None = None
+    kind: Kind, principal: Principal, *, limit: int | None, cursor: str | None = None
 ) -> AssetPage[int]:
-    ids, next_cursor = asset_records.assets_repository(kind).identifiers(principal.user_id, limit, cursor)
+    """The ids of the caller's saves or states, newest first; every one of them without `limit`."""
+    repo = asset_records.assets_repository(kind)
+    ids, next_cursor = _pages(
+        lambda size, start: repo.identifiers(principal.user_id, size, start), limit, cursor
+    )
     return AssetPage(items=ids, next_cursor=next_cursor)
+
+
+def _pages(
+    read: Callable[[int, str | None], tuple[list[Row], str | None]], limit: int | None, cursor: str | None
+) -> tuple[list[Row], str | None]:
+    """One page of `limit`, or (no limit) every page from `cursor` to the end: nothing is cut short."""
+    if limit is not None:
+        return read(limit, cursor)
+    rows: list[Row] = []
+    while True:
+        page, cursor = read(FULL_LIST_PAGE, cursor)
+        rows.extend(page)
+        if cursor is None:
+            return rows, None
 
 
 def saves_summary(principal: Principal, rom_id: int) -> SaveSummarySchema:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from cloudsaves import __version__
 from cloudsaves.settings import get_settings
 
 
 def heartbeat() -> dict[str, Any]:
     return {
-        "SYSTEM": {"VERSION": get_settings().app_version, "SHOW_SETUP_WIZARD": False},
+        "SYSTEM": {
+            "VERSION": get_settings().app_version,  # the RomM API level clients switch features on by
+            "SHOW_SETUP_WIZARD": False,
+            "CLOUD_SAVES_VERSION": __version__,  # this service's own release
+        },
         "METADATA_SOURCES": {
             name: False
             for name in (

@@ -1,0 +1,30 @@
+"""PUT /api/screenshots/{id} (assets.write): JSON {"is_public"}; the owner only (else 404)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cloudsaves.auth.scopes import Scope
+from cloudsaves.http import authorize, make_app
+from cloudsaves.models.assets import ScreenshotSchema
+from cloudsaves.models.screenshots import ScreenshotVisibility
+from cloudsaves.observability import logger, metrics
+from cloudsaves.services.screenshots import share_screenshot
+
+app = make_app()
+
+
+@app.put("/api/screenshots/<id>")
+def put_screenshot(id: Annotated[int, Path(gt=0, lt=2**53)], body: ScreenshotVisibility) -> ScreenshotSchema:
+    principal = authorize(app, Scope.ASSETS_WRITE)
+    return share_screenshot(principal, id, body.is_public)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
