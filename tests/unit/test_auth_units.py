@@ -25,7 +25,8 @@ def test_roles_grant_romm_legacy_scopes():
     assert Scope.USERS_READ not in viewer and Scope.ROMS_WRITE not in viewer
     assert {Scope.ME_WRITE, Scope.ASSETS_WRITE, Scope.DEVICES_WRITE, Scope.ASSETS_READ} <= viewer
     assert editor - viewer == {Scope.ROMS_WRITE, Scope.PLATFORMS_WRITE}
-    assert admin == set(Scope) and len(admin) == 12
+    assert {Scope.ROMS_USER_READ, Scope.ROMS_USER_WRITE} <= viewer  # play sessions (RomM 5.2)
+    assert admin == set(Scope) and len(admin) == 14
 
 
 def test_access_token_round_trips_with_romm_claims():

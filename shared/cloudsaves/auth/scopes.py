@@ -10,6 +10,8 @@ class Scope(StrEnum):
     ME_WRITE = "me.write"
     ROMS_READ = "roms.read"
     ROMS_WRITE = "roms.write"
+    ROMS_USER_READ = "roms.user.read"
+    ROMS_USER_WRITE = "roms.user.write"
     PLATFORMS_READ = "platforms.read"
     PLATFORMS_WRITE = "platforms.write"
     ASSETS_READ = "assets.read"
@@ -27,7 +29,12 @@ class Role(StrEnum):
 
 
 _READS = {s for s in Scope if s.value.endswith(".read")}
-_VIEWER = (_READS - {Scope.USERS_READ}) | {Scope.ME_WRITE, Scope.ASSETS_WRITE, Scope.DEVICES_WRITE}
+_VIEWER = (_READS - {Scope.USERS_READ}) | {
+    Scope.ME_WRITE,
+    Scope.ASSETS_WRITE,
+    Scope.DEVICES_WRITE,
+    Scope.ROMS_USER_WRITE,
+}
 _EDITOR = _VIEWER | {Scope.ROMS_WRITE, Scope.PLATFORMS_WRITE}
 
 ROLE_SCOPES: dict[Role, frozenset[str]] = {
