@@ -49,6 +49,7 @@ openapi: $(STAMP) ## regenerate docs/openapi.json from the handlers
 bench: $(STAMP) ## benchmarks: cold-start imports, direct transfers vs plain boto3 on the local stack
 	PYTHONPATH=.:shared $(PY) bench/cold_start.py
 	PYTHONPATH=.:shared $(PY) bench/direct_transfer.py
+	PYTHONPATH=.:shared $(PY) bench/negotiate.py
 
 # SAM CLI pins its own boto3 and pydantic, so it lives in its own venv, installed only when needed.
 $(SAM):

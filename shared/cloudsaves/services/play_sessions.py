@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from cloudsaves.aws import table
-from cloudsaves.clock import iso, now_iso, utcnow
+from cloudsaves import clock
+from cloudsaves.clock import iso
 from cloudsaves.errors import BadRequest, NotFound
 from cloudsaves.http import Principal
 from cloudsaves.ids import new_int_id
@@ -53,11 +54,11 @@ def ingest_entries(
     ending more than 5 minutes in the future. An unknown ROM or device is stored as null (RomM)."""
     user_id = principal.user_id
     device = _own_device(user_id, device_id)
-    latest_end = utcnow() + timedelta(minutes=MAX_FUTURE_MINUTES)
+    latest_end = clock.utcnow() + timedelta(minutes=MAX_FUTURE_MINUTES)
     rom_ids = _known_roms({e.rom_id for e in entries if e.rom_id is not None})
     results: dict[int, PlaySessionIngestResult] = {}
     candidates: list[tuple[int, PlaySessionRecord]] = []
-    now = now_iso()
+    now = clock.now_iso()
     for index, entry in enumerate(entries):
         if entry.end_time > latest_end:
             results[index] = PlaySessionIngestResult(

@@ -14,7 +14,8 @@ from datetime import datetime
 
 from cloudsaves.auth.scopes import Scope
 from cloudsaves.aws import table
-from cloudsaves.clock import iso, now_iso
+from cloudsaves import clock
+from cloudsaves.clock import iso
 from cloudsaves.errors import BadRequest, ConcurrentUpdate, NotFound
 from cloudsaves.http import Principal
 from cloudsaves.ids import new_int_id
@@ -66,7 +67,7 @@ def negotiate(principal: Principal, payload: SyncNegotiatePayload) -> SyncNegoti
         tombstones=[_dead(t) for t in tombstones] if tombstones is not None else None,
         deleted=[(d.rom_id, d.slot) for d in payload.deleted or ()],
     )
-    now = now_iso()
+    now = clock.now_iso()
     if plan.new_tombstones:
         repo.put_tombstones(
             principal.user_id, [_tombstone(row, device.id, now) for row in plan.new_tombstones]
@@ -315,7 +316,7 @@ def tombstone_emptied_slots(user_id: int, deleted: Sequence[AnyRecord]) -> None:
         return
     try:
         assets = AssetsRepository(table(), "save")
-        now = now_iso()
+        now = clock.now_iso()
         dead = [
             Tombstone(
                 rom_id=rom_id,
@@ -375,7 +376,7 @@ def complete_session(
             session_id,
             payload.operations_completed,
             payload.operations_failed,
-            now_iso(),
+            clock.now_iso(),
         )
     except ConcurrentUpdate:
         # Cancelled or completed since we read it: report what it became.
@@ -395,7 +396,7 @@ def count_operation(principal: Principal, session_id: int | None) -> None:
     if not session_id:
         return
     try:
-        if not sync_repository().count_completed_operation(principal.user_id, session_id, now_iso()):
+        if not sync_repository().count_completed_operation(principal.user_id, session_id, clock.now_iso()):
             logger.info("No such sync session to count on", extra={"session_id": session_id})
     except Exception:  # RomM: counting is bookkeeping, never a reason to fail the transfer
         logger.warning(
