@@ -19,7 +19,9 @@ app = make_app()
 def post_play_sessions(payload: PlaySessionIngestPayload) -> Response[PlaySessionIngestResponse]:
     principal = authorize(app, Scope.ROMS_USER_WRITE)
     summary = ingest(principal, payload)
-    logger.info("Play sessions ingested", created=summary.created_count, skipped=summary.skipped_count)
+    logger.info(
+        "Play sessions ingested", created_count=summary.created_count, skipped_count=summary.skipped_count
+    )
     return json_response(201, summary)
 
 
