@@ -103,7 +103,8 @@ class _TransferFields(BaseModel):
     upload: UploadHint | None = None
 
     @model_serializer(mode="wrap")
-    def _drop_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        # No return annotation on purpose: pydantic then documents the model's own fields.
         return _without_absent(handler(self), ("download_url", "expires_at", "upload"))
 
 
@@ -149,7 +150,7 @@ class SyncNegotiateResponse(BaseModel):
     state_totals: OperationTotals | None = None
 
     @model_serializer(mode="wrap")
-    def _drop_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
         return _without_absent(handler(self), ("total_delete", "state_operations", "state_totals"))
 
 

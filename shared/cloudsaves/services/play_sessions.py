@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from itertools import islice
 
-from cloudsaves.aws import table
 from cloudsaves import clock
+from cloudsaves.aws import table
 from cloudsaves.clock import iso
 from cloudsaves.errors import BadRequest, NotFound
 from cloudsaves.http import Principal

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from cloudsaves import clock
 from cloudsaves.auth.scopes import Scope
 from cloudsaves.aws import table
-from cloudsaves import clock
 from cloudsaves.clock import iso
 from cloudsaves.errors import BadRequest, ConcurrentUpdate, NotFound
 from cloudsaves.http import Principal
