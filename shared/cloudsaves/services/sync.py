@@ -67,24 +67,17 @@ def negotiate(principal: Principal, payload: SyncNegotiatePayload) -> SyncNegoti
         tombstones=[_dead(t) for t in tombstones] if tombstones is not None else None,
         deleted=[(d.rom_id, d.slot) for d in payload.deleted or ()],
     )
+    counts = sync_rules.totals(plan.operations)
     now = clock.now_iso()
-    if plan.new_tombstones:
+    session = _start_session(
+        principal.user_id, device.id, counts["upload"] + counts["download"] + counts["conflict"], now
+    )
+    if plan.new_tombstones:  # after the session opened: a refused negotiate leaves none behind
         repo.put_tombstones(
             principal.user_id, [_tombstone(row, device.id, now) for row in plan.new_tombstones]
         )
-    state_plan: list[Planned] | None = None
-    state_rows: dict[int, IndexedFile] = {}
-    if payload.states is not None:
-        state_rows = {row.id: row for row in repo.indexed_files("state", principal.user_id, None)}
-        state_plan = sync_rules.plan_states(
-            [_client_file(entry) for entry in payload.states],
-            [_server_file(row) for row in state_rows.values()],
-        )
-    counts = sync_rules.totals(plan.operations)
-    planned = counts["upload"] + counts["download"] + counts["conflict"]
-    session = _start_session(principal.user_id, device.id, planned, now)
-    rows_by_id = {row.id: row for row in rows}
     hints = _Hints(device.id) if payload.transfers else None
+    rows_by_id = {row.id: row for row in rows}
     response = SyncNegotiateResponse(
         session_id=session.id,
         operations=[_save_operation(op, rows_by_id, hints) for op in plan.operations],
@@ -94,20 +87,31 @@ def negotiate(principal: Principal, payload: SyncNegotiatePayload) -> SyncNegoti
         total_no_op=counts["no_op"],
         total_delete=counts["delete"] if payload.deleted is not None else None,
     )
-    if state_plan is not None:
-        state_counts = sync_rules.totals(state_plan)
-        response.state_operations = [_state_operation(op, state_rows, hints) for op in state_plan]
-        response.state_totals = OperationTotals(
-            total_upload=state_counts["upload"],
-            total_download=state_counts["download"],
-            total_conflict=state_counts["conflict"],
-            total_no_op=state_counts["no_op"],
-        )
+    if payload.states is not None:
+        _plan_states(principal.user_id, payload.states, response, hints)
     logger.info(
         "Sync negotiated",
         extra={"device_id": device.id, "session_id": session.id, "saves": len(payload.saves), **counts},
     )
     return response
+
+
+def _plan_states(
+    user_id: int, states: list[ClientStateEntry], response: SyncNegotiateResponse, hints: _Hints | None
+) -> None:
+    """The opt-in `states` part: paired apart, answered in `state_operations` / `state_totals`."""
+    rows = {row.id: row for row in sync_repository().indexed_files("state", user_id, None)}
+    planned = sync_rules.plan_states(
+        [_client_file(entry) for entry in states], [_server_file(row) for row in rows.values()]
+    )
+    counts = sync_rules.totals(planned)
+    response.state_operations = [_state_operation(op, rows, hints) for op in planned]
+    response.state_totals = OperationTotals(
+        total_upload=counts["upload"],
+        total_download=counts["download"],
+        total_conflict=counts["conflict"],
+        total_no_op=counts["no_op"],
+    )
 
 
 def _negotiating_device(principal: Principal, device_id: str | None) -> DeviceRecord:
