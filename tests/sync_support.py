@@ -1,4 +1,4 @@
-"""Save rows written through the repository (no bytes, no handler): many slots, fast, for sync tests."""
+"""Save rows as the repository writes them (no bytes, no handler): many slots, fast, for sync tests."""
 
 from __future__ import annotations
 
@@ -13,31 +13,6 @@ def stored_saves(records: list[SaveRecord]) -> None:
     with table().batch_writer() as batch:
         for record in records:
             batch.put_item(Item=repo._item(record))  # the item exactly as the repository writes it
-
-
-def stored_save(
-    save_id: int,
-    *,
-    user_id: int = 1001,
-    rom_id: int = 10,
-    slot: str = "autosave",
-    updated_at: str = "2025-03-01T12:00:00.000000+00:00",
-    content_hash: str | None = None,
-    synced_by: str | None = None,
-) -> SaveRecord:
-    """A slotted save stored as an upload would store it (record, slot member, head), bytes aside."""
-    record = save_record(
-        save_id,
-        user_id=user_id,
-        rom_id=rom_id,
-        slot=slot,
-        updated_at=updated_at,
-        content_hash=content_hash,
-        synced_by=synced_by,
-    )
-    repo = AssetsRepository(table(), "save")
-    repo.create_in_slot(record, repo.slot_revision(user_id, rom_id, slot))
-    return record
 
 
 def save_record(

@@ -83,7 +83,8 @@ class SyncNegotiatePayload(BaseModel):
 class SyncCompletePayload(BaseModel):
     operations_completed: int = Field(default=0, ge=0, lt=2**31)
     operations_failed: int = Field(default=0, ge=0, lt=2**31)
-    play_sessions: list[PlaySessionEntry] | None = None
+    # RomM sets no bound here; this one keeps a completion within one Lambda call.
+    play_sessions: list[PlaySessionEntry] | None = Field(default=None, max_length=1000)
 
 
 # --- answers --------------------------------------------------------------------------------------
