@@ -7,7 +7,7 @@ Items (see `keys`):
   sessions to cancel in one Query however long the history. Sessions expire through the table's TTL.
 - a tombstone: pk `U#<user>`, sk `TOMBSTONE#SAVE#<rom_id>#<slot>` (`models.sync.Tombstone`).
 - negotiate reads the user's slotted saves (or states) from the `slots` index, whose projection
-  holds only what pairing needs: one Query page carries a few thousand saves.
+  holds only what pairing needs: a 1 MB Query page carries about 1,700 saves (whole items: under 1,000).
 """
 
 from __future__ import annotations
