@@ -10,6 +10,7 @@ Items (see `keys`):
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -50,12 +51,13 @@ class PlaySessionsRepository:
                     "ConsistentRead": True,
                 }
             }
-            for _ in range(_UNPROCESSED_ATTEMPTS):
+            for attempt in range(_UNPROCESSED_ATTEMPTS):
                 response = client.batch_get_item(RequestItems=request)
                 found |= {item["sk"] for item in response.get("Responses", {}).get(self._table.name, [])}
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
+                time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled keys: back off and ask again
             else:
                 raise RuntimeError("BatchGetItem kept returning unprocessed keys")
         return found

@@ -152,8 +152,8 @@ def _own_device(user_id: int, device_id: str | None) -> str | None:
 
 
 def _known_roms(rom_ids: set[int]) -> set[int]:
-    repo = RomsRepository(table())
-    return {rom_id for rom_id in rom_ids if 0 < rom_id < 2**53 and repo.get(rom_id) is not None}
+    plausible = {rom_id for rom_id in rom_ids if 0 < rom_id < 2**53}
+    return RomsRepository(table()).existing_ids(plausible) if plausible else set()
 
 
 def _stamp(moment: datetime) -> str:
