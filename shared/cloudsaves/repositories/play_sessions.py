@@ -24,6 +24,14 @@ _TRANSACTION_SESSIONS = 50  # two actions each; a transaction holds 100
 _UNPROCESSED_ATTEMPTS = 8
 
 
+# RomM's duplicate key of a play session: (device_id, rom_id, start_time), per user.
+Claim = tuple[str | None, int | None, str]
+
+
+def claim_of(record: PlaySessionRecord) -> Claim:
+    return (record.device_id, record.rom_id, record.start_time)
+
+
 def claim_key(record: PlaySessionRecord) -> dict[str, str]:
     return {
         "pk": keys.owner_pk(record.user_id),
@@ -35,9 +43,10 @@ class PlaySessionsRepository:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def existing_claims(self, user_id: int, claims: Sequence[tuple[str | None, int | None, str]]) -> set[str]:
-        """The claim sort keys among (device_id, rom_id, start_time) already taken (BatchGetItem)."""
-        wanted = sorted({keys.play_session_claim_sk(*claim) for claim in claims})
+    def taken(self, user_id: int, claims: Sequence[Claim]) -> set[Claim]:
+        """The (device_id, rom_id, start_time) among `claims` that a stored session holds (BatchGetItem)."""
+        by_sk = {keys.play_session_claim_sk(*claim): claim for claim in claims}
+        wanted = sorted(by_sk)
         found: set[str] = set()
         client = self._table.meta.client
         for start in range(0, len(wanted), _BATCH_GET_LIMIT):
@@ -60,7 +69,7 @@ class PlaySessionsRepository:
                 time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled keys: back off and ask again
             else:
                 raise RuntimeError("BatchGetItem kept returning unprocessed keys")
-        return found
+        return {by_sk[sk] for sk in found}
 
     def add_all(self, records: Sequence[PlaySessionRecord]) -> set[int]:
         """Store the sessions; the ids of those that turned out to be duplicates (claimed meanwhile)."""

@@ -24,9 +24,8 @@ from cloudsaves.models.play_sessions import (
     PlaySessionSchema,
     utc_seconds,
 )
-from cloudsaves.repositories import keys
 from cloudsaves.repositories.devices import DevicesRepository
-from cloudsaves.repositories.play_sessions import PlaySessionsRepository
+from cloudsaves.repositories.play_sessions import PlaySessionsRepository, claim_of
 from cloudsaves.repositories.roms import RomsRepository
 
 
@@ -84,14 +83,13 @@ def ingest_entries(
             )
         )
     repo = play_sessions_repository()
-    taken = repo.existing_claims(user_id, [(r.device_id, r.rom_id, r.start_time) for _, r in candidates])
+    taken = repo.taken(user_id, [claim_of(record) for _, record in candidates])
     fresh: list[tuple[int, PlaySessionRecord]] = []
     for index, record in candidates:
-        sk = keys.play_session_claim_sk(record.device_id, record.rom_id, record.start_time)
-        if sk in taken:
+        if claim_of(record) in taken:
             results[index] = PlaySessionIngestResult(index=index, status="duplicate")
             continue
-        taken.add(sk)  # the same session twice in one batch: the second is a duplicate
+        taken.add(claim_of(record))  # the same session twice in one batch: the second is a duplicate
         fresh.append((index, record))
     lost = repo.add_all([record for _, record in fresh])
     for index, record in fresh:

@@ -2,7 +2,7 @@
 of transfers. The pairing rules themselves are pure and live in `sync_rules`.
 
 Negotiate's DynamoDB cost does not grow per save: GetItem (device), one Query of the `slots` index
-(all pages: a page holds thousands of saves), one Query of the device's open sessions, and one
+(all pages: a page holds about 1,700 saves), one Query of the device's open sessions, and one
 transaction (new session, cancelled sessions, device `last_seen`). `states` adds one Query, `deleted`
 one Query of the tombstones (and a batch write when the client reported deletions).
 """
@@ -16,7 +16,7 @@ from cloudsaves import clock
 from cloudsaves.auth.scopes import Scope
 from cloudsaves.aws import table
 from cloudsaves.clock import iso
-from cloudsaves.errors import BadRequest, ConcurrentUpdate, NotFound
+from cloudsaves.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound
 from cloudsaves.http import Principal
 from cloudsaves.ids import new_int_id
 from cloudsaves.models.assets import AnyRecord, Kind, SaveRecord
@@ -152,7 +152,7 @@ def _start_session(user_id: int, device_id: str, planned: int, now: str) -> Sync
             # A session ended meanwhile, the id collided, or the device is gone: look again.
             if _device(user_id, device_id) is None:
                 raise NotFound(f"Device with ID {device_id} not found") from None
-    raise BadRequest("Another sync of this device is starting; try again")
+    raise Conflict("Another sync of this device is starting; try again")
 
 
 def _client_file(entry: ClientSaveState | ClientStateEntry) -> ClientFile:
