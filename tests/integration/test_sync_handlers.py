@@ -13,6 +13,7 @@ from cloudsaves.aws import table
 from cloudsaves.models.devices import DeviceRecord
 from cloudsaves.models.roms import RomUpsert
 from cloudsaves.repositories.devices import DevicesRepository
+from cloudsaves.repositories.sync import SyncRepository
 from cloudsaves.services.roms import upsert_rom
 from tests.assets_support import multipart
 from tests.conftest import api_event, load_event, load_function, make_principal, response_json
@@ -210,6 +211,26 @@ def test_negotiate_opens_an_in_progress_session_and_cancels_the_open_one(lambda_
     assert (old["status"], old["operations_planned"]) == ("CANCELLED", 2)
     assert old["completed_at"] is not None
     assert (new["status"], new["device_id"], new["operations_planned"]) == ("IN_PROGRESS", SWITCH, 1)
+
+
+def test_negotiate_survives_the_open_sessions_index_lagging(
+    lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a completed session that the (eventually consistent) open-sessions index still lists
+    done = plan(lambda_context, DECK, [])["session_id"]
+    assert complete(lambda_context, done, {})["statusCode"] == 200
+    lagging = SyncRepository.open_session_ids
+    monkeypatch.setattr(
+        SyncRepository,
+        "open_session_ids",
+        lambda self, user_id, device_id: [done, *lagging(self, user_id, device_id)],
+    )
+
+    # When the device negotiates again, Then it gets a session and the completed one stays completed
+    opened = plan(lambda_context, DECK, [])["session_id"]
+
+    assert response_json(session(lambda_context, opened))["status"] == "IN_PROGRESS"
+    assert response_json(session(lambda_context, done))["status"] == "COMPLETED"
 
 
 def test_negotiate_moves_the_devices_last_seen(lambda_context: Any) -> None:

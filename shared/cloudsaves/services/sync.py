@@ -134,6 +134,7 @@ def _device(user_id: int, device_id: str) -> DeviceRecord | None:
 
 def _start_session(user_id: int, device_id: str, planned: int, now: str) -> SyncSessionSchema:
     repo = sync_repository()
+    to_cancel = repo.open_session_ids(user_id, device_id)
     for _ in range(_START_ATTEMPTS):
         session = SyncSessionSchema(
             id=new_int_id(),
@@ -146,12 +147,19 @@ def _start_session(user_id: int, device_id: str, planned: int, now: str) -> Sync
             updated_at=now,
         )
         try:
-            repo.start_session(session, repo.open_session_ids(user_id, device_id), now)
+            repo.start_session(session, to_cancel, now)
             return session
         except ConcurrentUpdate:
-            # A session ended meanwhile, the id collided, or the device is gone: look again.
+            # A session ended meanwhile, the id collided, or the device is gone: look again. The
+            # open-sessions index lags its table, so each candidate is checked on the table itself.
             if _device(user_id, device_id) is None:
                 raise NotFound(f"Device with ID {device_id} not found") from None
+            to_cancel = [
+                session_id
+                for session_id in repo.open_session_ids(user_id, device_id)
+                if (found := repo.get_session(user_id, session_id)) is not None
+                and found.status in OPEN_STATUSES
+            ]
     raise Conflict("Another sync of this device is starting; try again")
 
 
