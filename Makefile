@@ -52,6 +52,7 @@ bench: $(STAMP) ## benchmarks: cold-start imports, direct transfers vs plain bot
 	PYTHONPATH=.:shared $(PY) bench/direct_transfer.py
 	PYTHONPATH=.:shared $(PY) bench/zip_bomb.py
 	PYTHONPATH=.:shared $(PY) bench/full_list.py
+	PYTHONPATH=.:shared $(PY) bench/negotiate.py
 
 # SAM CLI pins its own boto3 and pydantic, so it lives in its own venv, installed only when needed.
 $(SAM):

@@ -58,6 +58,13 @@ _IDS = {"application/json": {"schema": {"type": "array", "items": {"type": "inte
 STATUSES: dict[str, dict[int, Any]] = {
     "GET /api/activity": {200: None},
     "POST /api/auth/device/init": {201: None, 400: None, 429: None},
+    "POST /api/sync/negotiate": {200: None, 400: None, 404: None, 409: None},
+    "GET /api/sync/sessions": {200: None},
+    "GET /api/sync/sessions/{session_id}": {200: None, 404: None},
+    "POST /api/sync/sessions/{session_id}/complete": {200: None, 400: None, 404: None},
+    "POST /api/play-sessions": {201: None, 400: None},
+    "GET /api/play-sessions": {200: None},
+    "DELETE /api/play-sessions/{session_id}": {204: EMPTY, 404: None},
     "POST /api/auth/device/token": {200: None, 400: None, 429: None},
     "GET /api/auth/device/pending/{user_code}": {200: None, 404: None},
     "POST /api/auth/device/approve": {200: None, 400: None, 404: None},

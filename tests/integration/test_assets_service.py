@@ -15,11 +15,13 @@ from cloudsaves.errors import BadRequest, Conflict, Forbidden, NotFound, Payload
 from cloudsaves.models.assets import StoredFile, UploadParams
 from cloudsaves.models.devices import DeviceCreatePayload
 from cloudsaves.models.roms import RomUpsert
+from cloudsaves.models.sync import SyncNegotiatePayload
 from cloudsaves.repositories import keys
 from cloudsaves.repositories.assets import AssetsRepository
 from cloudsaves.services import asset_changes, asset_downloads, asset_reads, asset_uploads, device_syncs
 from cloudsaves.services.devices import register_device
 from cloudsaves.services.roms import upsert_rom
+from cloudsaves.services.sync import get_session, negotiate
 from cloudsaves.settings import get_settings
 from tests.assets_support import multipart, zip_bytes
 from tests.conftest import TEST_BUCKET, make_principal
@@ -510,10 +512,10 @@ def test_download_optimistic_marks_the_owners_device_synced_only() -> None:
     save = upload(b"one", device_id=laptop)
     asset_downloads.download_asset("save", USER, save.id, device_id=deck, optimistic=False)
     assert deck not in AssetsRepository(table(), "save").get(save.id).syncs
-    asset_downloads.download_asset("save", USER, save.id, device_id=deck, session_id=7)
+    opened = negotiate(USER, SyncNegotiatePayload(device_id=deck, saves=[])).session_id
+    asset_downloads.download_asset("save", USER, save.id, device_id=deck, session_id=opened)
     assert AssetsRepository(table(), "save").get(save.id).syncs[deck].last_synced_at == save.updated_at
-    session = table().get_item(Key={"pk": keys.owner_pk(USER.user_id), "sk": keys.sync_session_sk(7)})["Item"]
-    assert session["operations_completed"] == 1
+    assert get_session(USER, opened).operations_completed == 1
 
 
 def test_download_large_file_redirects_to_presigned_url(monkeypatch: pytest.MonkeyPatch) -> None:

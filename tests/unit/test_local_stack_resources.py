@@ -60,7 +60,11 @@ def test_local_stack_resources_repo_template_table_and_bucket(aws: None) -> None
     dynamodb, s3 = boto3.client("dynamodb"), boto3.client("s3")
     table = dynamodb.describe_table(TableName="t1")["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    assert {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])} == {"gsi1", "gsi2"}
+    assert {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])} == {
+        "gsi1",
+        "gsi2",
+        "slots",
+    }
     ttl = dynamodb.describe_time_to_live(TableName="t1")["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at_epoch"}
     assert s3.get_bucket_versioning(Bucket="bucket-one")["Status"] == "Enabled"

@@ -32,7 +32,6 @@ _UNPROCESSED_ATTEMPTS = 8
 # A filtered list page stops after this many Queries (and hands out a cursor), so a page costs a bounded
 # number of round trips even when few items match.
 MAX_QUERIES_PER_PAGE = 8
-SYNC_SESSION_TTL_SECONDS = 30 * 24 * 3600
 _ASSET_KEYS = {"pk", "sk"}
 
 
@@ -472,20 +471,6 @@ class AssetsRepository:
         assert isinstance(record, SaveRecord)
         return record
 
-    def count_session_operation(self, user_id: int, session_id: int, now: str) -> None:
-        """Count one completed operation of a client's sync session (`operations_completed`)."""
-        self._table.update_item(
-            Key={"pk": keys.owner_pk(user_id), "sk": keys.sync_session_sk(session_id)},
-            UpdateExpression="ADD operations_completed :one SET session_id = :s, updated_at = :now, "
-            "expires_at_epoch = :expires",
-            ExpressionAttributeValues={
-                ":one": 1,
-                ":s": session_id,
-                ":now": now,
-                ":expires": int(time.time()) + SYNC_SESSION_TTL_SECONDS,
-            },
-        )
-
     # --- mapping ----------------------------------------------------------------------------------
 
     def _key(self, asset_id: int) -> dict[str, str]:
@@ -496,7 +481,7 @@ class AssetsRepository:
         if data.get("screenshot") is None:
             data.pop("screenshot", None)  # absent, not NULL: `attribute_not_exists(screenshot)` reads well
         order = keys.asset_order(record.updated_at, record.id)
-        return {
+        item = {
             **self._key(record.id),
             "gsi1pk": keys.user_assets_gsi1pk(self._kind, record.user_id),
             "gsi1sk": order,
@@ -504,6 +489,11 @@ class AssetsRepository:
             "gsi2sk": order,
             **data,
         }
+        # What sync negotiate pairs: states, and saves with a slot (slot-less saves are archival).
+        if not isinstance(record, SaveRecord) or record.slot is not None:
+            item["slotspk"] = keys.slots_index_pk(self._kind, record.user_id)
+            item["slotssk"] = keys.sortable_int(record.id)
+        return item
 
     def _record(self, item: dict[str, Any]) -> AnyRecord:
         fields = self._record_type.model_fields

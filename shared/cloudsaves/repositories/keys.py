@@ -3,6 +3,7 @@
 pk / sk            the item's own key; GetItem and strongly consistent Queries go here
 gsi1pk / gsi1sk    an owner's collection, newest first (a user's saves, states, ROM catalog)
 gsi2pk / gsi2sk    a narrower collection (a user's saves of one ROM, ROMs of one platform)
+slotspk / slotssk  the `slots` index: a user's slotted saves (or states), few attributes, for negotiate
 expires_at_epoch   the TTL attribute (refresh tokens, upload reservations)
 """
 
@@ -99,9 +100,50 @@ def asset_name_pk(kind: str, user_id: int, rom_id: int, file_name: str) -> str:
     return f"{ASSET_PREFIX[kind]}NAME#{user_id}#{rom_id}#{file_name}"
 
 
+# --- sync protocol (cloudsaves.repositories.sync, cloudsaves.repositories.play_sessions) -----------
+
+SYNC_SESSION_PREFIX = "SYNCSESSION#"
+TOMBSTONE_PREFIX = "TOMBSTONE#"
+
+
 def sync_session_sk(session_id: int) -> str:
-    """A client's sync session counter, in the user's partition (`owner_pk`)."""
-    return f"SYNCSESSION#{session_id}"
+    """A sync session, in the user's partition (`owner_pk`), oldest to newest."""
+    return f"{SYNC_SESSION_PREFIX}{sortable_int(session_id)}"
+
+
+def device_sessions_gsi1pk(user_id: int, device_id: str) -> str:
+    """The gsi1 partition of one device's sync sessions (gsi1sk: the sortable session id)."""
+    return f"{owner_pk(user_id)}#SYNCSESSIONS#{device_id}"
+
+
+def open_sessions_gsi2pk(user_id: int, device_id: str) -> str:
+    """The sparse gsi2 partition of a device's PENDING / IN_PROGRESS sessions (removed when they end)."""
+    return f"{owner_pk(user_id)}#OPENSESSIONS#{device_id}"
+
+
+def slots_index_pk(kind: str, user_id: int) -> str:
+    """The `slots` index partition: a user's slotted saves (`kind` save) or states (`kind` state)."""
+    return f"{owner_pk(user_id)}#SYNC#{ASSET_COLLECTION[kind]}"
+
+
+def tombstone_sk(kind: str, rom_id: int, slot: str) -> str:
+    """A deleted slot's tombstone, in the user's partition (`owner_pk`)."""
+    return f"{TOMBSTONE_PREFIX}{ASSET_PREFIX[kind]}#{rom_id}#{slot}"
+
+
+def play_session_pk(session_id: int) -> str:
+    """A play session (sk PROFILE); listed through gsi1 (`user_play_sessions_gsi1pk`)."""
+    return f"PLAYSESSION#{session_id}"
+
+
+def user_play_sessions_gsi1pk(user_id: int) -> str:
+    """The gsi1 partition of a user's play sessions, ordered by `<start_time>#<id>`."""
+    return f"{owner_pk(user_id)}#PLAYSESSIONS"
+
+
+def play_session_claim_sk(device_id: str | None, rom_id: int | None, start_time: str) -> str:
+    """RomM's duplicate key of a play session (user, device, ROM, start), in the user's partition."""
+    return f"PLAYKEY#{device_id or '-'}#{rom_id if rom_id is not None else '-'}#{start_time}"
 
 
 # --- device pairing (cloudsaves.repositories.device_auth) ----------------------------------------

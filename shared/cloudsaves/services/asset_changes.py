@@ -57,4 +57,8 @@ def delete_assets(kind: Kind, principal: Principal, asset_ids: list[int]) -> lis
     records = list(found.values())
     repo.remove_index_entries(records)
     storage.delete_objects(asset_records.all_keys(records))
+    if kind == "save":
+        from cloudsaves.services.sync import tombstone_emptied_slots
+
+        tombstone_emptied_slots(principal.user_id, records)
     return asset_ids

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 
 from cloudsaves import storage
 from cloudsaves.aws import table
-from cloudsaves.clock import now_iso
 from cloudsaves.errors import ConcurrentUpdate, NotFound
 from cloudsaves.http import Principal
 from cloudsaves.models.assets import (
@@ -23,7 +22,6 @@ from cloudsaves.models.assets import (
     SyncRecord,
 )
 from cloudsaves.models.devices import DeviceRecord
-from cloudsaves.observability import logger
 from cloudsaves.repositories.assets import AssetsRepository
 from cloudsaves.services.devices import touch_last_seen
 
@@ -75,14 +73,12 @@ def record_sync(repo: AssetsRepository, record: AnyRecord, device: DeviceRecord)
 
 
 def count_session(kind: Kind, principal: Principal, session_id: int | None) -> None:
+    """`session_id` on a save transfer counts one operation of that sync session (states take none)."""
     if kind != "save" or not session_id:
         return
-    try:
-        assets_repository(kind).count_session_operation(principal.user_id, session_id, now_iso())
-    except Exception:  # RomM: counting is bookkeeping, never a reason to fail the transfer
-        logger.warning(
-            "Could not count a sync session operation", extra={"session_id": session_id}, exc_info=True
-        )
+    from cloudsaves.services.sync import count_operation
+
+    count_operation(principal, session_id)
 
 
 def replaced_keys(previous: AnyRecord | None, current: AnyRecord) -> list[str]:
