@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from cloudsaves_client import __version__, login
 from cloudsaves_client.api import Api
@@ -69,11 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    out, err = Console(highlight=False), Console(stderr=True, highlight=False)
+    # No markup: file names like "Game [2026-...].srm" are text, not style tags.
+    out, err = Console(highlight=False, markup=False), Console(stderr=True, highlight=False, markup=False)
     try:
         return int(COMMANDS[args.command](args, out, err))
     except ClientError as error:
-        err.print(f"[red]error:[/red] {error.message}", markup=True)
+        err.print(Text.assemble(("error: ", "red"), error.message))
         if error.hint:
             err.print(f"  {error.hint}")
         return int(error.exit_code)
@@ -129,14 +131,14 @@ def cmd_map(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
     credentials = Credentials.load()
     root = _folder(args.dir, settings)
     roms = RomIndex(Api(credentials.url, credentials.token).roms())
-    table = Table("file", "kind", "emulator", "ROM", "how")
+    table = Table("file", "kind", "emulator", "ROM", "matched")
     unmapped = 0
     for file in scan(root, settings):
         mapped = roms.match(file, settings)
         rom = roms.by_id.get(mapped.rom_id) if mapped.rom_id else None
         unmapped += mapped.rom_id is None
         label = f"{mapped.rom_id} {rom['name']}" if rom else (str(mapped.rom_id) if mapped.rom_id else "-")
-        slot = f" / slot {settings.slot}" if file.kind == "save" else ""
+        slot = f" ({settings.slot})" if file.kind == "save" else ""
         table.add_row(file.rel, file.kind + slot, file.emulator or "-", label, mapped.why)
     out.print(table)
     out.print(f"{unmapped} file(s) not mapped. Overrides: [map] in {settings.path}")
@@ -149,7 +151,7 @@ def cmd_map(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
 def _bars(args: argparse.Namespace, err: Console) -> Any:
     if args.progress == "never" or (args.progress == "auto" and not err.is_terminal):
         return None
-    console = Console(stderr=True, force_terminal=True) if args.progress == "always" else err
+    console = Console(stderr=True, force_terminal=True, markup=False) if args.progress == "always" else err
 
     def make(total: int, files: int) -> AbstractContextManager[Reporter]:
         return BarReporter(console, total, files)
@@ -176,7 +178,7 @@ def report(outcome: Outcome, out: Console, err: Console) -> None:
     for path in outcome.backups:
         out.print(f"  replaced file kept as {path}")
     for action, why in outcome.failed:
-        err.print(f"[red]failed[/red] {action.do} {action.rel}: {why}")
+        err.print(Text.assemble(("failed ", "red"), f"{action.do} {action.rel}: {why}"))
     if outcome.conflicts:
         table = Table(
             "conflict", "why", "changed here", "changed on the server", title="Conflicts (nothing done)"
@@ -214,7 +216,9 @@ def cmd_watch(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
         try:
             run_sync(args, out, err)
         except ClientError as error:  # offline for a while, a conflict: say it, keep watching
-            err.print(f"[red]error:[/red] {error.message}" + (f" ({error.hint})" if error.hint else ""))
+            err.print(
+                Text.assemble(("error: ", "red"), error.message, f" ({error.hint})" if error.hint else "")
+            )
 
     out.print(f"Watching {root.resolve()} (Ctrl-C to stop)")
     with suppress(KeyboardInterrupt):
@@ -271,35 +275,19 @@ def cmd_history(args: argparse.Namespace, out: Console, err: Console) -> ExitCod
     api = Api(credentials.url, credentials.token)
     rom = _find_rom(api, args.game)
     devices = {d["id"]: d.get("name") or d["id"] for d in api.devices()}
-    table = Table(
-        "kind",
-        "id",
-        "file",
-        "slot",
-        "emulator",
-        "updated",
-        "bytes",
-        "hash",
-        "from device",
-        "screenshot",
-        title=f"{rom['name']} ({rom['fs_name']}, ROM {rom['id']})",
-    )
+    out.print(f"{rom['name']} ({rom['fs_name']}, ROM {rom['id']}): newest first")
     for kind in ("save", "state"):
-        for asset in api.assets(kind, int(rom["id"]), credentials.device_id if kind == "save" else None):
-            shot = asset.get("screenshot")
-            table.add_row(
-                kind,
-                str(asset["id"]),
-                asset["file_name"],
-                asset.get("slot") or "-",
-                asset.get("emulator") or "-",
-                asset["updated_at"],
-                str(asset["file_size_bytes"]),
-                str(asset.get("content_hash") or "")[:8],
-                devices.get(asset.get("origin_device_id"), asset.get("origin_device_id") or "-"),
-                (shot or {}).get("download_path") or "-",
+        for asset in api.assets(kind, int(rom["id"])):
+            origin = asset.get("origin_device_id")
+            where = f"slot {asset['slot']}" if asset.get("slot") else "no slot"
+            out.print(
+                f"  {kind} {asset['id']}  {asset['updated_at']}  {asset['file_size_bytes']:>10,} B  "
+                f"{str(asset.get('content_hash') or '')[:8]}  {where}  {asset.get('emulator') or '-'}  "
+                f"from {devices.get(origin, origin) if origin else '-'}"
             )
-    out.print(table)
+            out.print(f"      {asset['file_name']}  ({asset['download_path']})")
+            if asset.get("screenshot"):
+                out.print(f"      screenshot: {asset['screenshot']['download_path']}")
     return ExitCode.OK
 
 

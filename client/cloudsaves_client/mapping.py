@@ -107,11 +107,11 @@ class RomIndex:
         for index, key in ((self._exact, file.stem), (self._folded, file.stem.casefold())):
             ids = index.get(key, [])
             if len(ids) == 1:
-                return Mapped(file, ids[0], f"ROM file {self.by_id[ids[0]]['fs_name']!r}")
+                return Mapped(file, ids[0], f"named like {self.by_id[ids[0]]['fs_name']}")
             if len(ids) > 1:
                 names = ", ".join(f"{i} ({self.by_id[i]['fs_name']})" for i in ids)
-                return Mapped(file, None, f"several ROMs match: {names}; name one in config [map]")
-        return Mapped(file, None, "no ROM file is named like it; name its ROM in config [map]")
+                return Mapped(file, None, f"several ROMs: {names}; pick one in [map]")
+        return Mapped(file, None, "no ROM named like it: add it to [map]")
 
     def local_name(self, kind: str, rom_id: int, server_file_name: str) -> str:
         """The file name a server save or state gets on this device."""

@@ -55,7 +55,7 @@ class BarReporter:
 
     def __init__(self, console: Console, total_bytes: int, files: int) -> None:
         self.progress = Progress(
-            TextColumn("{task.description}", justify="left"),
+            TextColumn("{task.description}", justify="left", markup=False),
             BarColumn(bar_width=None),
             TextColumn("{task.percentage:>3.0f}%"),
             DownloadColumn(),
@@ -64,7 +64,7 @@ class BarReporter:
             console=console,
             transient=False,
         )
-        self.overall = self.progress.add_task(f"[bold]total ({files} files)", total=max(total_bytes, 1))
+        self.overall = self.progress.add_task(f"total ({files} files)", total=max(total_bytes, 1))
 
     def __enter__(self) -> BarReporter:
         self.progress.start()
@@ -93,4 +93,4 @@ class _BarFile:
     def finish(self, ok: bool) -> None:
         if not ok:
             task = self.owner.progress.tasks[self.task]
-            self.owner.progress.update(self.task, description=f"[red]{task.description} (failed)")
+            self.owner.progress.update(self.task, description=f"{task.description} (failed)")
