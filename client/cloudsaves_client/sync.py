@@ -166,9 +166,9 @@ class Sync:
             "device_id": self.credentials.device_id,
             "saves": [e.manifest() for e in entries if e.kind == "save"],
             "states": [e.manifest() for e in entries if e.kind == "state"],
+            # Always sent, even empty: it also asks for the `delete` of slots other devices deleted.
+            "deleted": local.deleted_saves,
         }
-        if local.deleted_saves:
-            body["deleted"] = local.deleted_saves
         try:
             return self.api.negotiate(body)
         except ApiError as error:
