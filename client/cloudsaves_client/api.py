@@ -20,6 +20,7 @@ from cloudsaves_client.errors import ApiError, AuthError, Offline, ServerError
 
 USER_AGENT = f"cloudsaves/{__version__}"
 TIMEOUT = (10, 60)  # connect, read (seconds)
+BACKOFF_FACTOR = 0.5  # urllib3: 0, 1, 2 s between the retries of a call
 # Every scope the client uses, and no more: ROM catalog, saves/states, its own device, its identity.
 CLIENT_SCOPES = ["me.read", "roms.read", "assets.read", "assets.write", "devices.read", "devices.write"]
 
@@ -31,7 +32,7 @@ def _retrying_session(retries: int) -> requests.Session:
         connect=retries,
         read=retries,
         status=retries,
-        backoff_factor=0.5,
+        backoff_factor=BACKOFF_FACTOR,
         status_forcelist=(429, 502, 503, 504),
         allowed_methods=None,  # every method: see the module docstring
         respect_retry_after_header=True,

@@ -26,7 +26,7 @@ SETTINGS_FILE = "config.toml"
 IDENTITY_FILE = "device-identifier"
 
 DEFAULT_SETTINGS = """\
-# cloudsaves settings (https://github.com/... README: "Sync your emulator").
+# cloudsaves settings (the Cloud Saves README: "Sync your emulator").
 # The folder `cloudsaves sync` and `watch` use when none is given.
 # dir = "~/.config/retroarch"
 

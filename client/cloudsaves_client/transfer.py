@@ -22,6 +22,7 @@ from cloudsaves_client.files import CHUNK, Digest, digest, disk_error
 from cloudsaves_client.progress import FileProgress
 
 ATTEMPTS = 4
+NETWORK_CHUNK = 64 * 1024  # what a dropped connection can lose of a download (it resumes after it)
 _BUSY = (500, 502, 503, 504)  # S3's InternalError / SlowDown: try again
 STORAGE_TIMEOUT = (10, 60)
 _NETWORK_ERRORS = (
@@ -154,15 +155,26 @@ def _fetch(storage: requests.Session, url: str, part: Path, have: int, progress:
             have = 0  # the storage ignored the range: start over
         elif response.status_code != 206:
             raise ServerError(f"the storage answered {response.status_code} for {part.name}")
-        try:
-            with part.open("ab" if have else "wb") as out:
-                for chunk in response.iter_content(CHUNK):
-                    out.write(chunk)
-                    have += len(chunk)
-                    progress.update(have)
-        except OSError as error:
-            raise disk_error(error, part) from error
+        with _writable(part, "ab" if have else "wb") as out:
+            for chunk in response.iter_content(NETWORK_CHUNK):  # network errors (OSErrors too) pass up
+                _write(out, chunk, part)
+                have += len(chunk)
+                progress.update(have)
     return have
+
+
+def _writable(part: Path, mode: str) -> BinaryIO:
+    try:
+        return part.open(mode)  # type: ignore[return-value]
+    except OSError as error:
+        raise disk_error(error, part) from error
+
+
+def _write(out: BinaryIO, chunk: bytes, part: Path) -> None:
+    try:
+        out.write(chunk)
+    except OSError as error:
+        raise disk_error(error, part) from error
 
 
 def _verify(part: Path, size: int, content_hash: str | None) -> None:
