@@ -30,3 +30,10 @@ def test_only_save_and_state_files_outside_hidden_folders_are_relevant(tmp_path:
     assert not relevant(root, str(root / ".cloudsaves/partial/save-5-abc.part"))
     assert not relevant(root, str(root / ".cloudsaves/backups/Game.srm.20261203T000000"))
     assert not relevant(root, str(tmp_path.parent / "elsewhere.srm"))
+
+
+def test_the_package_installs_the_cloudsaves_console_script() -> None:
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="cloudsaves")
+    assert script.value == "cloudsaves_client.cli:main"
