@@ -149,12 +149,12 @@ def cmd_map(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
 
 
 def _bars(args: argparse.Namespace, err: Console) -> Any:
+    """Live bars on a terminal; `--progress always` elsewhere prints their final state (logs, CI)."""
     if args.progress == "never" or (args.progress == "auto" and not err.is_terminal):
         return None
-    console = Console(stderr=True, force_terminal=True, markup=False) if args.progress == "always" else err
 
     def make(total: int, files: int) -> AbstractContextManager[Reporter]:
-        return BarReporter(console, total, files)
+        return BarReporter(err, total, files)
 
     return make
 
@@ -275,19 +275,19 @@ def cmd_history(args: argparse.Namespace, out: Console, err: Console) -> ExitCod
     api = Api(credentials.url, credentials.token)
     rom = _find_rom(api, args.game)
     devices = {d["id"]: d.get("name") or d["id"] for d in api.devices()}
-    out.print(f"{rom['name']} ({rom['fs_name']}, ROM {rom['id']}): newest first")
+    out.print(f"{rom['name']} ({rom['fs_name']}, ROM {rom['id']}), newest first:")
     for kind in ("save", "state"):
         for asset in api.assets(kind, int(rom["id"])):
             origin = asset.get("origin_device_id")
-            where = f"slot {asset['slot']}" if asset.get("slot") else "no slot"
+            when = str(asset["updated_at"])[:19].replace("T", " ")
             out.print(
-                f"  {kind} {asset['id']}  {asset['updated_at']}  {asset['file_size_bytes']:>10,} B  "
-                f"{str(asset.get('content_hash') or '')[:8]}  {where}  {asset.get('emulator') or '-'}  "
-                f"from {devices.get(origin, origin) if origin else '-'}"
+                f"  {kind} {asset['id']}  {when}  {asset['file_size_bytes']:>11,} B  "
+                f"md5 {str(asset.get('content_hash') or '')[:8]}  {asset.get('slot') or 'no slot'}  "
+                f"{asset.get('emulator') or '-'}  from {devices.get(origin, origin) if origin else '-'}"
             )
-            out.print(f"      {asset['file_name']}  ({asset['download_path']})")
+            out.print(f"      {asset['file_name']}: {asset['download_path'].split('?')[0]}")
             if asset.get("screenshot"):
-                out.print(f"      screenshot: {asset['screenshot']['download_path']}")
+                out.print(f"      screenshot: {asset['screenshot']['download_path'].split('?')[0]}")
     return ExitCode.OK
 
 
