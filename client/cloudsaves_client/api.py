@@ -115,11 +115,16 @@ class Api:
     def create_device(self, body: dict[str, Any]) -> dict[str, Any]:
         return dict(self.call("POST", "/api/devices", json=body))
 
-    def create_client_token(self, name: str, device_id: str) -> str:
-        answer = self.call(
-            "POST", "/api/client-tokens", json={"name": name, "scopes": CLIENT_SCOPES, "device_id": device_id}
-        )
-        return str(answer["raw_token"])
+    def create_client_token(self, name: str, device_id: str) -> dict[str, Any]:
+        """`{id, raw_token, ...}`: a token bound to the device, with the client's scopes only."""
+        body = {"name": name, "scopes": CLIENT_SCOPES, "device_id": device_id}
+        return dict(self.call("POST", "/api/client-tokens", json=body))
+
+    def client_tokens(self) -> list[dict[str, Any]]:
+        return list(self.call("GET", "/api/client-tokens"))
+
+    def delete_client_token(self, token_id: int) -> None:
+        self.call("DELETE", f"/api/client-tokens/{token_id}")
 
     def pairing_init(self, body: dict[str, Any]) -> dict[str, Any]:
         return dict(self.call("POST", "/api/auth/device/init", json=body))

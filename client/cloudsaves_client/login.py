@@ -48,8 +48,19 @@ def with_password(
     except ApiError as error:
         raise AuthError(f"the server refused the login: {error.detail}") from error
     device_id, name = _registered_device(api, url, device_name, directory, say)
-    token = api.create_client_token(f"cloudsaves on {name}", device_id)
-    return Credentials(url=api.url, token=token, device_id=device_id, device_name=name, username=username)
+    token = api.create_client_token(f"{CLIENT_NAME} on {name}", device_id)
+    _revoke_earlier_tokens(api, device_id, keep=token["id"])
+    return Credentials(api.url, str(token["raw_token"]), device_id, name, username)
+
+
+def _revoke_earlier_tokens(api: Api, device_id: str, keep: int) -> None:
+    """Logging in again replaces this client's token for the device (a user may hold only 25)."""
+    for token in api.client_tokens():
+        mine = token.get("device_id") == device_id and str(token.get("name", "")).startswith(
+            f"{CLIENT_NAME} on "
+        )
+        if mine and token["id"] != keep:
+            api.delete_client_token(int(token["id"]))
 
 
 def _registered_device(

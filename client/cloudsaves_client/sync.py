@@ -19,7 +19,15 @@ import requests
 from cloudsaves_client import transfer
 from cloudsaves_client.api import Api, storage_session
 from cloudsaves_client.config import Credentials, FolderState, Settings, SyncedFile
-from cloudsaves_client.errors import ApiError, ClientError, DiskError, ExitCode, Offline, ServerError
+from cloudsaves_client.errors import (
+    ApiError,
+    AuthError,
+    ClientError,
+    DiskError,
+    ExitCode,
+    Offline,
+    ServerError,
+)
 from cloudsaves_client.files import (
     backup_path,
     digest,
@@ -211,7 +219,7 @@ class Sync:
                 try:
                     self._one(action, link, reporter)
                     outcome.done.append(action)
-                except (Offline, DiskError) as error:  # the rest would fail the same way: stop here
+                except (Offline, DiskError, AuthError) as error:  # the rest would fail the same way: stop
                     outcome.fatal = error
                     outcome.failed.append((action, error.message))
                     outcome.failed.extend((a, "not attempted") for a, _, _ in sized[index + 1 :])
@@ -318,7 +326,7 @@ class Sync:
             self.folder.save()
         except DiskError as error:
             outcome.fatal = outcome.fatal or error
-        if outcome.session_id is None or isinstance(outcome.fatal, Offline):
+        if outcome.session_id is None or isinstance(outcome.fatal, (Offline, AuthError)):
             return
         try:
             self.api.complete_session(

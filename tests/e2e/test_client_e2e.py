@@ -184,3 +184,25 @@ def test_pairing_with_the_device_code_flow(local_stack: Any, user: tuple[str, st
     assert (device["name"], device["client"]) == ("handheld", "cloudsaves")
     credentials.save(tmp_path)
     assert Credentials.load(tmp_path).device_id == credentials.device_id
+
+
+def test_login_again_keeps_the_device_and_replaces_its_token(
+    local_stack: Any, user: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deck = Device(tmp_path, "deck", monkeypatch)
+    args = ("login", local_stack.base_url, "--username", user[0], "--password-stdin")
+
+    assert deck.run(*args, stdin=user[1]) == 0
+    first = Credentials.load(deck.config)
+    assert deck.run(*args, stdin=user[1]) == 0
+    second = Credentials.load(deck.config)
+
+    assert second.device_id == first.device_id and second.token != first.token
+    assert (deck.config / "credentials.json").stat().st_mode & 0o777 == 0o600
+    tokens = requests.get(f"{local_stack.base_url}/api/client-tokens", auth=user, timeout=30).json()
+    assert [t["device_id"] for t in tokens] == [first.device_id]  # the first token was revoked
+    refused = requests.get(
+        f"{local_stack.base_url}/api/users/me", headers={"Authorization": f"Bearer {first.token}"}, timeout=30
+    )
+    assert refused.status_code == 401
+    assert deck.run("status") == 0
