@@ -50,15 +50,17 @@ def relevant(root: Path, path: str) -> bool:
     )
 
 
-class _Handler(FileSystemEventHandler):
+class ChangeHandler(FileSystemEventHandler):
     def __init__(self, root: Path, debouncer: Debouncer) -> None:
         self.root, self.debouncer = root, debouncer
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.is_directory or event.event_type in ("opened", "closed_no_write"):
             return
-        paths = [event.src_path, getattr(event, "dest_path", "") or ""]
-        if any(relevant(self.root, str(p)) for p in paths if p):
+        paths = [str(event.src_path), str(getattr(event, "dest_path", "") or "")]
+        if event.event_type == "moved" and any(f"/{CLIENT_FOLDER}/" in p for p in paths):
+            return  # the sync's own doing: a verified download renamed in, a deleted file moved to backups
+        if any(relevant(self.root, p) for p in paths if p):
             self.debouncer.touch()
 
 
@@ -74,7 +76,7 @@ def watch(
     root = root.resolve()
     debouncer = Debouncer(debounce_seconds)
     observer = Observer()
-    observer.schedule(_Handler(root, debouncer), str(root), recursive=True)
+    observer.schedule(ChangeHandler(root, debouncer), str(root), recursive=True)
     observer.start()
     try:
         sync_once()

@@ -37,3 +37,22 @@ def test_the_package_installs_the_cloudsaves_console_script() -> None:
 
     (script,) = entry_points(group="console_scripts", name="cloudsaves")
     assert script.value == "cloudsaves_client.cli:main"
+
+
+def test_the_sync_s_own_renames_do_not_trigger_another_sync(tmp_path: Path) -> None:
+    from watchdog.events import FileModifiedEvent, FileMovedEvent
+
+    from cloudsaves_client.watch import ChangeHandler
+
+    root = tmp_path.resolve()
+    debouncer = Debouncer(0.0, clock=lambda: 1.0)
+    handler = ChangeHandler(root, debouncer)
+
+    handler.on_any_event(
+        FileMovedEvent(str(root / ".cloudsaves/partial/save-1-h.part"), str(root / "Game.srm"))
+    )
+    handler.on_any_event(FileMovedEvent(str(root / "Game.srm"), str(root / ".cloudsaves/backups/Game.srm.1")))
+    assert not debouncer.take_if_due()
+
+    handler.on_any_event(FileModifiedEvent(str(root / "Game.srm")))  # the emulator wrote it
+    assert debouncer.take_if_due()
