@@ -184,7 +184,7 @@ def report(outcome: Outcome, out: Console, err: Console) -> None:
             "conflict", "why", "changed here", "changed on the server", title="Conflicts (nothing done)"
         )
         for c in outcome.conflicts:
-            table.add_row(c.rel, c.reason, c.local_updated_at or "-", c.server_updated_at or "-")
+            table.add_row(c.rel, c.reason, _when(c.local_updated_at), _when(c.server_updated_at))
         err.print(table)
         err.print(
             "Choose: cloudsaves sync --prefer local (upload yours) | server (download theirs, yours kept "
@@ -197,6 +197,10 @@ def report(outcome: Outcome, out: Console, err: Console) -> None:
         )
     if outcome.fatal is not None:
         raise outcome.fatal
+
+
+def _when(iso: str | None) -> str:
+    return f"{iso[:19].replace('T', ' ')} UTC" if iso else "-"
 
 
 def cmd_sync(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
@@ -279,7 +283,7 @@ def cmd_history(args: argparse.Namespace, out: Console, err: Console) -> ExitCod
     for kind in ("save", "state"):
         for asset in api.assets(kind, int(rom["id"])):
             origin = asset.get("origin_device_id")
-            when = str(asset["updated_at"])[:19].replace("T", " ")
+            when = _when(str(asset["updated_at"]))
             out.print(
                 f"  {kind} {asset['id']}  {when}  {asset['file_size_bytes']:>11,} B  "
                 f"md5 {str(asset.get('content_hash') or '')[:8]}  {asset.get('slot') or 'no slot'}  "

@@ -106,8 +106,9 @@ def with_pairing(
         raise
     code = flow["user_code"]
     path = flow.get("verification_path_complete") or flow.get("verification_path") or "/pair/device"
-    say(f"To pair this device, open {api.url}{path} signed in, and approve the code:  {code}")
-    say(f"(the code expires in {int(flow.get('expires_in', 600)) // 60} minutes; waiting...)")
+    say(f"To pair this device, sign in at {api.url}{path}")
+    say(f"and approve the code:  {code}")
+    say(f"(it expires in {int(flow.get('expires_in', 600)) // 60} minutes; waiting for the approval...)")
     interval = float(flow.get("interval", 5))
     deadline = time.monotonic() + float(flow.get("expires_in", 600))
     while time.monotonic() < deadline:
