@@ -177,6 +177,8 @@ def report(outcome: Outcome, out: Console, err: Console) -> None:
     out.print(f"Sync session {outcome.session_id}: {done}; {outcome.in_sync} file(s) already in sync.")
     for path in outcome.backups:
         out.print(f"  replaced file kept as {path}")
+    for warning in outcome.warnings:
+        err.print(f"warning: {warning}")
     for action, why in outcome.failed:
         err.print(Text.assemble(("failed ", "red"), f"{action.do} {action.rel}: {why}"))
     if outcome.conflicts:

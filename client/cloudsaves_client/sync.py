@@ -59,6 +59,7 @@ class Outcome:
     backups: list[Path] = field(default_factory=list)
     in_sync: int = 0
     fatal: ClientError | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -332,5 +333,7 @@ class Sync:
             self.api.complete_session(
                 outcome.session_id, len(outcome.done), len(outcome.failed) + len(outcome.conflicts)
             )
+        except ApiError as error:  # e.g. another sync of this device cancelled it: the work is done
+            outcome.warnings.append(f"the sync session was not closed: {error.detail}")
         except ClientError as error:
             outcome.fatal = outcome.fatal or error

@@ -195,6 +195,19 @@ def test_offline_midway_stops_exits_4_and_keeps_the_local_file(tmp_path: Path, s
     assert not [c for c in server.calls if c[0] == "complete"]  # offline: the session is left to expire
 
 
+def test_a_session_cancelled_meanwhile_is_a_warning_not_a_failure(tmp_path: Path, saves: Path) -> None:
+    (saves / NAME).write_bytes(b"mine")
+    server = FakeServer([_op("upload", save_id=None, server_content_hash=None)])
+
+    def cancelled(session_id: int, completed: int, failed: int) -> dict[str, Any]:
+        raise ApiError(400, "Session is already CANCELLED", "POST", "/api/sync/sessions/77/complete")
+
+    server.complete_session = cancelled  # type: ignore[method-assign]
+    outcome = _sync(tmp_path, server, FakeStorage()).run()
+
+    assert outcome.exit_code == ExitCode.OK and "already CANCELLED" in outcome.warnings[0]
+
+
 def test_a_server_without_the_sync_protocol_says_so(tmp_path: Path, saves: Path) -> None:
     server = FakeServer([])
 
