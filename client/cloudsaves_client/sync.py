@@ -156,18 +156,18 @@ class Sync:
         self.folder.files.update(plan.agreed)
         for rel in plan.forgotten:
             self.folder.files.pop(rel, None)
-        for deleted in local.deleted_saves:  # the server keeps a tombstone of each from this negotiate
-            for rel, synced in list(self.folder.files.items()):
-                if synced.kind == "save" and (synced.rom_id, synced.slot) == (
-                    deleted["rom_id"],
-                    deleted["slot"],
-                ):
-                    self.folder.files.pop(rel, None)
+        self._forget_deleted_slots(local.deleted_saves)  # the server keeps their tombstones now
         try:
             self._execute(plan.actions, outcome, bars)
         finally:
             self._close(outcome)
         return outcome
+
+    def _forget_deleted_slots(self, deleted: list[dict[str, Any]]) -> None:
+        slots = {(d["rom_id"], d["slot"]) for d in deleted}
+        for rel, synced in list(self.folder.files.items()):
+            if synced.kind == "save" and (synced.rom_id, synced.slot) in slots:
+                del self.folder.files[rel]
 
     def _negotiate(self, local: Local) -> dict[str, Any]:
         entries = list(local.entries.values())
