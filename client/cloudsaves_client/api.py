@@ -16,7 +16,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from cloudsaves_client import __version__
-from cloudsaves_client.errors import ApiError, AuthError, Offline, ServerError
+from cloudsaves_client.errors import ApiError, AuthError, Offline, ServerError, UsageError
 
 USER_AGENT = f"cloudsaves/{__version__}"
 TIMEOUT = (10, 60)  # connect, read (seconds)
@@ -51,8 +51,18 @@ def storage_session() -> requests.Session:
     return _retrying_session(0)
 
 
+def checked_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"{url!r} is not a server URL", "give its base URL, e.g. https://saves.example.com")
+    return url.rstrip("/")
+
+
 class Api:
     def __init__(self, url: str, token: str | None = None, retries: int = 3) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(
+                f"{url!r} is not a server URL", "give its base URL, e.g. https://saves.example.com"
+            )
         self.url = url.rstrip("/")
         self.http = _retrying_session(retries)
         if token:
@@ -80,6 +90,8 @@ class Api:
             raise Offline(
                 f"cannot reach {self.url}", "check the network (or that the server is up), then retry"
             ) from error
+        except requests.RequestException as error:  # an invalid URL, a redirect loop...
+            raise ServerError(f"{method} {self.url}{path} failed: {error}") from error
         if response.status_code < 400:
             return response
         detail = _detail(response)

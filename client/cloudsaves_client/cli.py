@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cloudsaves_client import __version__, login
-from cloudsaves_client.api import Api
+from cloudsaves_client.api import Api, checked_url
 from cloudsaves_client.config import Credentials, FolderState, Settings, config_dir
 from cloudsaves_client.errors import ApiError, ClientError, ExitCode, UsageError
 from cloudsaves_client.mapping import RomIndex, rom_stem, scan
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "watch":
             p.add_argument("--interval", type=float, default=60.0, help="seconds between syncs anyway (60)")
 
-    p = commands.add_parser("status", help="this device, its folders and its last syncs")
+    commands.add_parser("status", help="this device, its folders and its last syncs")
     commands.add_parser("history", help="a game's saves and states on the server").add_argument(
         "game", help="a ROM id, or part of its name or file name"
     )
@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_login(args: argparse.Namespace, out: Console, err: Console) -> ExitCode:
+    checked_url(args.url)
     if args.password_stdin and not args.username:
         raise UsageError("--password-stdin needs --username")
     if args.username:

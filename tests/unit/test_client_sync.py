@@ -277,5 +277,6 @@ def test_exit_4_when_the_server_is_unreachable(
     assert f"cannot reach {url}" in capsys.readouterr().err
 
 
-def test_password_stdin_needs_a_username(config: Path) -> None:
+def test_password_stdin_needs_a_username_and_the_url_must_be_one(config: Path) -> None:
     assert cli.main(["login", "http://h", "--password-stdin"]) == ExitCode.USAGE
+    assert cli.main(["login", "saves.example.com", "--username", "u", "--password-stdin"]) == ExitCode.USAGE
