@@ -11,11 +11,12 @@ STAMP := $(VENV)/.installed
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements/dev.txt shared/requirements.txt
+$(STAMP): requirements/dev.txt shared/requirements.txt client/pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is required")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --requirement requirements/dev.txt
+	$(PY) -m pip install --quiet --editable ./client  # the device client, `cloudsaves`
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv with the pinned dependencies
