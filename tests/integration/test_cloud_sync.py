@@ -17,15 +17,17 @@ from cloudsaves.auth.scopes import Role
 from cloudsaves.aws import table
 from cloudsaves.hashing import content_hash, md5_hex
 from cloudsaves.models.assets import SaveRecord, StoredFile, UploadParams
+from cloudsaves.models.devices import DeviceRecord
 from cloudsaves.models.roms import RomUpsert
 from cloudsaves.models.users import ClientTokenCreate, UserCreate
 from cloudsaves.repositories.assets import AssetsRepository
+from cloudsaves.repositories.devices import DevicesRepository
 from cloudsaves.repositories.roms import RomsRepository
-from cloudsaves.services import asset_uploads
+from cloudsaves.services import asset_changes, asset_uploads
 from cloudsaves.services.client_tokens import create_client_token
 from cloudsaves.services.roms import upsert_rom
 from cloudsaves.services.users import create_user
-from tests.conftest import load_event, load_function, make_principal
+from tests.conftest import api_event, load_event, load_function, make_principal, response_json
 
 PASSWORD = "correct-horse-battery"
 EMERALD = "saves/mGBA/Pokemon Emerald.srm"
@@ -347,3 +349,54 @@ def test_cloud_sync_the_door_itself_and_unstorable_names_are_not_saves(
     assert AssetsRepository(table(), "save").all_of_rom(alice.id, 2) == []
     assert manifest(door, lambda_context) == {"saves/mGBA/Zelda: Minish Cap.srm": md5_hex(b"p")}
     assert call(door, lambda_context, "GET", "saves/mGBA/Zelda: Minish Cap.srm")[2] == b"p"
+
+
+# --- one tombstone for every door (the sync protocol's) ------------------------------------------------
+
+
+def test_cloud_sync_delete_is_planned_as_delete_by_sync_negotiate(
+    door: ModuleType, alice: Any, lambda_context: Any
+) -> None:
+    # Given a save RetroArch uploaded, which another device holds too
+    call(door, lambda_context, "PUT", EMERALD, b"keep me")
+    (version,) = history(alice.id)
+    now = "2025-03-01T12:00:00.000000+00:00"
+    DevicesRepository(table()).create(
+        DeviceRecord(id="deck", user_id=alice.id, name="Deck", created_at=now, updated_at=now)
+    )
+
+    # When RetroArch deletes it
+    assert call(door, lambda_context, "DELETE", EMERALD)[0] == 204
+
+    # Then a tombstone-aware negotiate of the other device plans a delete, not an upload back
+    held = {
+        "rom_id": 1,
+        "file_name": version.file_name,
+        "slot": "autosave",
+        "content_hash": version.content_hash,
+        "updated_at": version.updated_at,
+        "file_size_bytes": version.file_size_bytes,
+    }
+    body = {"device_id": "deck", "saves": [held], "deleted": []}
+    principal = make_principal(user_id=alice.id, username="alice")
+    answer = load_function("negotiate_sync").lambda_handler(
+        api_event("POST", "/api/sync/negotiate", principal=principal, body=body), lambda_context
+    )
+    assert [(op["action"], op["reason"]) for op in response_json(answer)["operations"]] == [
+        ("delete", "Save was deleted on another device")
+    ]
+
+
+def test_cloud_sync_a_slot_emptied_through_the_api_is_a_tombstone_for_retroarch(
+    door: ModuleType, alice: Any, lambda_context: Any
+) -> None:
+    call(door, lambda_context, "PUT", EMERALD, b"keep me")
+    (version,) = history(alice.id)
+
+    asset_changes.delete_assets("save", make_principal(user_id=alice.id, username="alice"), [version.id])
+
+    # RetroArch deletes its copy (a missing row would make it upload the save back)
+    assert manifest(door, lambda_context) == {EMERALD: ""}
+    assert call(door, lambda_context, "GET", EMERALD) == (404, {}, b"")
+    api_upload(alice, b"played again")
+    assert manifest(door, lambda_context) == {EMERALD: md5_hex(b"played again")}

@@ -7,7 +7,9 @@ file stays one, so adding a ROM later never changes what an existing file is.
 
 `manifest.server` is built from the records on every GET; a PUT of it is checked and compared, never
 stored. Deletes are tombstones: a mapped file's versions stay in the ordinary history, a plain file's
-bytes stay in the bucket.
+bytes stay in the bucket. A save slot's tombstone is the sync protocol's (`models.sync.Tombstone`):
+the door writes it when RetroArch deletes a save, and reads it, so a delete through any door (the
+door, `POST /api/saves/delete`, a negotiate's `deleted`) reaches every client.
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cloudsaves import storage
+from cloudsaves.aws import table
 from cloudsaves.clock import now_iso
 from cloudsaves.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge
 from cloudsaves.filenames import InvalidFileName, fold, fs_name_stem, sanitize_file_name
 from cloudsaves.hashing import content_hash, md5_hex
 from cloudsaves.http import Principal
 from cloudsaves.models.assets import AnyRecord, SaveRecord, StoredFile, UploadParams
+from cloudsaves.models.sync import Tombstone
 from cloudsaves.observability import logger
 from cloudsaves.repositories.cloud_sync import AssetEntry, FileEntry
+from cloudsaves.repositories.sync import SyncRepository
 from cloudsaves.services import asset_records, asset_uploads
 from cloudsaves.services import cloud_sync_paths as paths
 from cloudsaves.services.cloud_sync_index import cloud_sync_repository
@@ -114,6 +119,20 @@ def delete_file(principal: Principal, path: str) -> None:
     # Never before the version it deletes (versions may carry a timestamp a microsecond ahead of now).
     deleted_at = max(now, record.updated_at)
     cloud_sync_repository().tombstone_asset(principal.user_id, target.entry, path, deleted_at)
+    if isinstance(record, SaveRecord):
+        _tombstones().put_tombstones(
+            principal.user_id,
+            [
+                Tombstone(
+                    rom_id=record.rom_id,
+                    slot=paths.SAVE_SLOT,
+                    save_id=record.id,
+                    file_name=record.file_name,
+                    content_hash=record.content_hash,
+                    deleted_at=deleted_at,
+                )
+            ],
+        )
 
 
 def move_file(principal: Principal, source: str, destination: str) -> bool:
@@ -163,13 +182,15 @@ def _manifest_rows(principal: Principal) -> dict[str, tuple[str, str]]:
     assets, files = repo.entries(principal.user_id)
     rows: dict[str, tuple[str, str]] = {}
     versions = _newest_versions(principal, assets)
+    slot_deletions = _slot_deletions(principal.user_id)
     stems: dict[int, str | None] = {}
     for entry in assets:
         record = versions.get((entry.kind, entry.rom_id, fold(entry.name)))
         path = entry.path or _derived_path(entry, stems)
-        if path is None or (record is None and entry.deleted_at is None):
+        deleted_at = _deleted_at(entry, slot_deletions)
+        if path is None or (record is None and deleted_at is None):
             continue
-        if record is None or _is_deleted(entry, record):
+        if record is None or (deleted_at is not None and record.updated_at <= deleted_at):
             rows[fold(path)] = (path, "")
         else:
             rows[fold(path)] = (path, _md5_of(principal, entry, record))
@@ -269,11 +290,26 @@ def _live_version(principal: Principal, target: _Mapped) -> AnyRecord | None:
     record = _newest_versions(principal, [target.entry]).get(
         (target.entry.kind, target.entry.rom_id, fold(target.entry.name))
     )
-    return None if record is None or _is_deleted(target.entry, record) else record
+    if record is None:
+        return None
+    deleted_at = _deleted_at(target.entry, _slot_deletions(principal.user_id))
+    return None if deleted_at is not None and record.updated_at <= deleted_at else record
 
 
-def _is_deleted(entry: AssetEntry, record: AnyRecord) -> bool:
-    return entry.deleted_at is not None and record.updated_at <= entry.deleted_at
+def _tombstones() -> SyncRepository:
+    return SyncRepository(table())  # the sync protocol's repository, without its service's imports
+
+
+def _slot_deletions(user_id: int) -> dict[int, str]:
+    """{rom_id: deleted_at} of the user's tombstoned `autosave` slots (one Query of the tombstones)."""
+    return {t.rom_id: t.deleted_at for t in _tombstones().tombstones(user_id) if t.slot == paths.SAVE_SLOT}
+
+
+def _deleted_at(entry: AssetEntry, slot_deletions: dict[int, str]) -> str | None:
+    """When the entry was last deleted, by the door or (a save slot) by any other client; versions up
+    to then read as deleted, a newer one brings the file back."""
+    times = [entry.deleted_at, slot_deletions.get(entry.rom_id) if entry.kind == "save" else None]
+    return max((t for t in times if t is not None), default=None)
 
 
 def _newest_versions(
