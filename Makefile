@@ -20,8 +20,8 @@ $(STAMP): requirements/dev.txt shared/requirements.txt
 
 install: $(STAMP) ## create .venv with the pinned dependencies
 
-run: $(STAMP) ## start the local stack (API on CLOUDSAVES_PORT, default 3000)
-	PYTHONPATH=.:shared $(PY) -m local_stack
+run: $(STAMP) ## start the local stack (API on CLOUDSAVES_PORT, data in .local-data/; FRESH=1 starts empty)
+	PYTHONPATH=.:shared $(PY) -m local_stack $(if $(FRESH),--fresh)
 
 test: $(STAMP) ## lint the template and code, type-check the layer, then run every test
 	$(VENV)/bin/cfn-lint template.yaml

@@ -72,14 +72,15 @@ def _environment() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def local_stack() -> Iterator[RunningStack]:
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """The local stack, or a deployed one when AWS_SAM_STACK_NAME names it (its admin from the
     CLOUDSAVES_E2E_ADMIN_USERNAME / CLOUDSAVES_E2E_ADMIN_PASSWORD environment variables)."""
     if os.environ.get("AWS_SAM_STACK_NAME"):
         yield _deployed_stack(os.environ["AWS_SAM_STACK_NAME"])
         return
     process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack", "--port", "0"],
+        # Its own empty data directory: runs stay independent of each other and of `make run`'s data.
+        [sys.executable, "-m", "local_stack", "--port", "0", "--data-dir", str(tmp_path_factory.mktemp("data"))],
         cwd=ROOT,
         env=_environment(),
         stdout=subprocess.PIPE,
