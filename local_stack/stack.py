@@ -143,6 +143,13 @@ class LocalStack:
         return f"http://{HOST}:{self._server.server_port}"
 
     @property
+    def gateway(self) -> Gateway:
+        """The gateway itself, to send requests without HTTP (benchmarks)."""
+        if self._server is None:
+            raise RuntimeError("local stack not started")
+        return self._server.gateway
+
+    @property
     def moto_url(self) -> str:
         if self._moto is None:
             raise RuntimeError("local stack not started")
