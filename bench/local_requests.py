@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from stack_process import ROOT, Stack, local_stack
+from stack_process import ROOT, local_stack
 
 sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
 
@@ -132,9 +132,13 @@ def basic(user: str, password: str) -> dict[str, str]:
 def multipart(name: str, data: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="saveFile"; filename="{name}"\r\n'
-        f"Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="saveFile"; filename="{name}"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -156,7 +160,9 @@ class Scenario:
         username, self.password = f"bench-{uuid.uuid4().hex[:10]}", "bench-password-1"
         self.username = username
         user = json.dumps({"username": username, "password": self.password, "role": "viewer"}).encode()
-        expect(*send("POST", "/api/users", {**self.admin, "Content-Type": "application/json"}, user), 201, "user")
+        expect(
+            *send("POST", "/api/users", {**self.admin, "Content-Type": "application/json"}, user), 201, "user"
+        )
         rom = {"name": "Bench", "fs_name": "bench.gba", "platform_id": 7, "platform_slug": "gba",
                "platform_fs_slug": "gba"}  # fmt: skip
         headers = {**self.admin, "Content-Type": "application/json"}
@@ -194,7 +200,7 @@ def run(scenario: Scenario, runs: int, timings: Timings, invoker: TimingInvoker 
     operations = {"upload": scenario.upload, "list": scenario.list, "content": scenario.content}
     while True:  # fill the slot so that a list has LIST_SIZE saves to show
         scenario.upload()
-        status, body = scenario.send("GET", f"/api/saves?rom_id={ROM_ID}&limit={LIST_SIZE}", scenario.bearer, b"")
+        _, body = scenario.send("GET", f"/api/saves?rom_id={ROM_ID}&limit={LIST_SIZE}", scenario.bearer, b"")
         if len(scenario.json.loads(body)) >= LIST_SIZE:
             break
     for _ in range(runs):
@@ -227,12 +233,16 @@ def report(http: Timings, local: Timings, runs: int, rounds: str) -> bool:
             f"{name:<16} {total:>7.1f} {in_process:>11.1f} {local.median(name, 'authorizer'):>11.1f} "
             f"{local.median(name, 'function'):>9.1f} {aws:>10.1f} {total - in_process:>15.1f}{verdict}"
         )
-    print("Basic credentials: the authorizer checks the password with bcrypt on every request (as RomM does).")
+    print(
+        "Basic credentials: the authorizer checks the password with bcrypt on every request (as RomM does)."
+    )
     return met
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=60, help="requests per operation (default: 60)")
     args = parser.parse_args(argv)
     rounds = os.environ.get("BCRYPT_ROUNDS", "12")

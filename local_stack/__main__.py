@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--data-dir",
         default=str(data_directory(DEFAULT_DATA_DIR)),
-        help="where items and objects are kept across restarts (default: $CLOUDSAVES_DATA_DIR or %(default)s)",
+        help="items and objects kept across restarts (default: $CLOUDSAVES_DATA_DIR or %(default)s)",
     )
     parser.add_argument("--fresh", action="store_true", help="empty the data directory first")
     parser.add_argument(

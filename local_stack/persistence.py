@@ -13,6 +13,7 @@ last writes that the OS had not yet put on disk (``synchronous=NORMAL``).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -20,7 +21,7 @@ import pickle
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,10 @@ class BlobFile:
     """A file-like stand-in for moto's per-key ``SpooledTemporaryFile``: the bytes live in one file under
     the data directory and no descriptor stays open between calls (thousands of keys, no fd limit)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_close: Callable[[Path], None] = lambda path: None) -> None:
         self.path = path
         self._position = 0
+        self._on_close = on_close
 
     @property
     def name(self) -> str:
@@ -84,7 +86,9 @@ class BlobFile:
         return size
 
     def close(self) -> None:
-        """Nothing to release; the file is removed once no stored version names it (see DataStore)."""
+        """moto is done with these bytes (a disposed key, or a copy): the store removes the file unless a
+        committed version names it."""
+        self._on_close(self.path)
 
 
 class DataStore:
@@ -102,10 +106,13 @@ class DataStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()  # one flush at a time: each writes the state it has just read
+        # One flush at a time: each writes the state it has just read. Reentrant: a key moto drops during
+        # a flush can be garbage-collected, and so closed, on the flushing thread.
+        self._lock = threading.RLock()
         # What the request being served wrote: moto serves each request on its own thread, and S3 requests
         # run concurrently, so each request commits exactly its own writes, once it is complete.
         self._written = threading.local()
+        self._committed: set[str] = set()  # blob files named by a stored version
 
     # -- capture (called by the hooks in local_stack.moto_patches) --------------------------------------
 
@@ -128,7 +135,12 @@ class DataStore:
         return self._written.objects  # type: ignore[no-any-return]
 
     def new_blob(self) -> BlobFile:
-        return BlobFile(self.blobs / uuid.uuid4().hex)
+        return BlobFile(self.blobs / uuid.uuid4().hex, self._blob_closed)
+
+    def _blob_closed(self, path: Path) -> None:
+        with self._lock:
+            if path.name not in self._committed:
+                path.unlink(missing_ok=True)
 
     # -- commit ------------------------------------------------------------------------------------------
 
@@ -157,7 +169,7 @@ class DataStore:
             else:
                 self._db.execute(
                     "INSERT OR REPLACE INTO items VALUES (?, ?, ?)",
-                    (table_name, key_json, json.dumps(item.to_json()["Attributes"])),
+                    (table_name, key_json, json.dumps(item.to_json()["Attributes"], default=wire_json)),
                 )
 
     def _flush_objects(self) -> set[str]:
@@ -183,7 +195,9 @@ class DataStore:
                 self._db.execute(
                     "DELETE FROM objects WHERE bucket = ? AND object_key = ?", (bucket_name, key)
                 )
-            removed |= before - _blob_names(states)
+            after = _blob_names(states)
+            removed |= before - after
+            self._committed = (self._committed - before) | after
         return removed
 
     @contextlib.contextmanager
@@ -209,7 +223,9 @@ class DataStore:
                 dynamodb.get_table(table_name).put_item(json.loads(item_json))
                 items += 1
             named: set[str] = set()
-            for bucket_name, key, blob in self._db.execute("SELECT bucket, object_key, versions FROM objects"):
+            for bucket_name, key, blob in self._db.execute(
+                "SELECT bucket, object_key, versions FROM objects"
+            ):
                 states = pickle.loads(blob)
                 named |= _blob_names(states)
                 bucket = s3.get_bucket(bucket_name)
@@ -218,6 +234,7 @@ class DataStore:
             for path in self.blobs.iterdir():
                 if path.name not in named:
                     path.unlink()
+            self._committed = named
         return items, versions
 
     def _version(self, state: dict[str, Any]) -> Any:
@@ -232,7 +249,7 @@ class DataStore:
         key = FakeKey.__new__(FakeKey)
         blob = state.pop("_blob", None)
         key.__dict__.update(state)
-        key._value_buffer = BlobFile(self.blobs / blob) if blob else _EmptyBuffer()
+        key._value_buffer = BlobFile(self.blobs / blob, self._blob_closed) if blob else _EmptyBuffer()
         key.lock = threading.Lock()
         return key
 
@@ -245,7 +262,7 @@ class _EmptyBuffer(BlobFile):
     """The buffer of a delete marker's key: a marker has no bytes."""
 
     def __init__(self) -> None:
-        self._position = 0
+        super().__init__(Path(os.devnull))
 
     def read(self, size: int = -1) -> bytes:
         return b""
@@ -255,6 +272,19 @@ class _EmptyBuffer(BlobFile):
 
     def truncate(self, size: int | None = None) -> int:
         return 0
+
+
+def wire_json(value: Any) -> Any:
+    """``json.dumps``' default for moto's items: nested moto values, binary as the wire has it (base64)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if isinstance(value, DynamoType):
+        return value.to_json()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, set):
+        return sorted(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _version_state(version: Any) -> dict[str, Any]:
@@ -268,7 +298,9 @@ def _version_state(version: Any) -> dict[str, Any]:
     state = {name: value for name, value in version.__dict__.items() if name not in ("lock", "_value_buffer")}
     state["multipart"] = None  # its parts' bytes are not kept (the local stack makes no multipart uploads)
     buffer = version._value_buffer
-    state["_blob"] = buffer.name if isinstance(buffer, BlobFile) and not isinstance(buffer, _EmptyBuffer) else None
+    state["_blob"] = (
+        buffer.name if isinstance(buffer, BlobFile) and not isinstance(buffer, _EmptyBuffer) else None
+    )
     return state
 
 

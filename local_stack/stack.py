@@ -122,7 +122,9 @@ class LocalStack:
         self._jwt_secret = jwt_secret
         self._fresh = fresh
         self._temporary_data = data_dir is None
-        self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="cloudsaves-"))
+        self.data_dir = (
+            Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="cloudsaves-"))
+        )
         self._store: DataStore | None = None
         self._in_process = in_process
         self._max_workers = max_workers

@@ -80,7 +80,15 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSta
         return
     process = subprocess.Popen(
         # Its own empty data directory: runs stay independent of each other and of `make run`'s data.
-        [sys.executable, "-m", "local_stack", "--port", "0", "--data-dir", str(tmp_path_factory.mktemp("data"))],
+        [
+            sys.executable,
+            "-m",
+            "local_stack",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path_factory.mktemp("data")),
+        ],
         cwd=ROOT,
         env=_environment(),
         stdout=subprocess.PIPE,
