@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,6 +28,9 @@ class SerializedDynamoDB:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            # Read the request before taking the lock: a slow or stalled client must not hold up others.
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length) if length > 0 else b"")
             with self._lock:
                 return self._complete(environ, start_response)
         if self._store is None or environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
@@ -72,6 +76,10 @@ class MotoServer:
         from werkzeug.serving import make_server
 
         class QuietHandler(MotoRequestHandler):
+            # Headers and body go out in separate writes: with Nagle on, the body waits for the client's
+            # delayed ACK of the headers, up to 40 ms per call.
+            disable_nagle_algorithm = True
+
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 pass  # one line per AWS call would drown the gateway's own request log
 
