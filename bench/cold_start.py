@@ -7,8 +7,9 @@ functions/Makefile: pip's CPython 3.13 wheels, bytecode compiled by CPython 3.13
 architecture instead of arm64 so that they can be imported here. Then, per function, a fresh CPython 3.13
 interpreter with the function, the layer and then boto3 (the runtime's copy, with its bytecode, as Lambda
 has it) on its path, and nothing writable (as /var/task and /opt), loads `app.py` as Lambda's bootstrap does.
-Prints the wall time of that load (imports + module-level work), the median of --runs, and whether heavy modules
-avoided on purpose (the X-Ray SDK, boto3) were pulled in. Goal: median <= 250 ms, none above 300 ms.
+Prints the wall time of that load (imports + module-level work), the median of --runs, and whether
+heavy modules avoided on purpose (the X-Ray SDK, boto3) were pulled in.
+Goal: median <= 250 ms, none above 300 ms.
 """
 
 from __future__ import annotations

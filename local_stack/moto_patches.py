@@ -9,6 +9,8 @@
   attribute of every item (about 450 ms for a page of 100 items).
 - ListObjectVersions no longer deep-copies every version of every key of the bucket (each copy read
   and rewrote the object's bytes) to mark which version is the latest: it marks lightweight views.
+- Two lookups moto repeated on every request are made once: the list of its service modules (about
+  60 directory stats per request) and a response class's method names (``inspect.getmembers``).
 - Every item and object a request writes is reported to the attached ``DataStore``, and object bytes
   live in the data directory's blob files instead of moto's in-memory buffers.
 
@@ -19,6 +21,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import tempfile
 import threading
 import types
@@ -45,6 +48,7 @@ def install() -> None:
     _patch_table_query()
     _patch_item_serialization()
     _patch_version_listing()
+    _patch_per_request_lookups()
     _patch_capture()
     _installed = True
 
@@ -204,6 +208,15 @@ def _patch_version_listing() -> None:
         return copy.deepcopy(value, memo)
 
     s3_models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[attr-defined]
+
+
+def _patch_per_request_lookups() -> None:
+    from moto import backends
+    from moto.core import responses
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    responses.method_names_from_class = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
 
 
 def _after(cls: Any, name: str, report: Callable[..., None]) -> None:
