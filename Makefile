@@ -46,8 +46,10 @@ format: $(STAMP) ## format the code
 openapi: $(STAMP) ## regenerate docs/openapi.json from the handlers
 	PYTHONPATH=.:shared $(PY) -m local_stack.openapi > docs/openapi.json
 
-bench: $(STAMP) ## benchmarks: cold-start imports, direct transfers vs plain boto3 on the local stack
+bench: $(STAMP) ## benchmarks: cold starts, local request timings, a soak, direct transfers vs plain boto3
 	PYTHONPATH=.:shared $(PY) bench/cold_start.py
+	PYTHONPATH=.:shared $(PY) bench/local_requests.py
+	PYTHONPATH=.:shared $(PY) bench/soak.py
 	PYTHONPATH=.:shared $(PY) bench/direct_transfer.py
 
 # SAM CLI pins its own boto3 and pydantic, so it lives in its own venv, installed only when needed.

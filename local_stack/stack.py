@@ -122,9 +122,7 @@ class LocalStack:
         self._jwt_secret = jwt_secret
         self._fresh = fresh
         self._temporary_data = data_dir is None
-        self.data_dir = (
-            Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="cloudsaves-"))
-        )
+        self.data_dir = Path(data_dir) if data_dir is not None else None  # temporary: made by start()
         self._store: DataStore | None = None
         self._in_process = in_process
         self._max_workers = max_workers
@@ -170,7 +168,9 @@ class LocalStack:
         resolver = Resolver(template, region, self._parameter_overrides)
         variables, unresolved = function_environment(template, resolver)
         specs = _function_specs(template, resolver)
-        if self._fresh and self.data_dir.exists():
+        if self.data_dir is None:
+            self.data_dir = Path(tempfile.mkdtemp(prefix="cloudsaves-"))
+        elif self._fresh and self.data_dir.exists():
             shutil.rmtree(self.data_dir)
         self._store = DataStore(self.data_dir, region)
         self._moto = MotoServer(HOST, self._moto_port, self._store)
@@ -214,8 +214,9 @@ class LocalStack:
         if self._store is not None:
             self._store.close()
             self._store = None
-        if self._temporary_data:
+        if self._temporary_data and self.data_dir is not None:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.data_dir = None
         for path in self._added_paths:
             if path in sys.path:
                 sys.path.remove(path)
@@ -240,6 +241,7 @@ class LocalStack:
 
     def _kept_jwt_secret(self) -> str:
         """A random secret kept in the data directory, so tokens issued before a restart stay valid."""
+        assert self.data_dir is not None
         path = self.data_dir / "jwt-secret"
         if not path.exists():
             path.write_text(secrets.token_hex(32))

@@ -5,14 +5,12 @@ live on disk, a transaction does not copy the table). `make bench` runs a longer
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, RunningStack, _environment, _Output
+from tests.e2e.conftest import RunningStack, local_stack_process
 from tests.e2e.soak import resident_mb, soak
 
 REQUESTS = int(os.environ.get("SOAK_REQUESTS", "1700"))  # plus the warm-up: 2,000
@@ -27,22 +25,8 @@ MAX_GROWTH_MB = 60
 def own_stack(tmp_path: Path) -> Iterator[tuple[RunningStack, int]]:
     if os.environ.get("AWS_SAM_STACK_NAME"):
         pytest.skip("soaks the local stack only")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack", "--port", "0", "--data-dir", str(tmp_path / "data")],
-        cwd=ROOT,
-        env=_environment(),
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    output = _Output(process)
-    try:
-        if not output.ready.wait(60) or "base" not in output.urls:
-            pytest.fail(f"local stack not ready; output:\n{output.tail()}")
-        admin = os.environ.get("CLOUDSAVES_ADMIN_USERNAME", "admin"), "admin-pass-1234"
-        yield RunningStack(output.urls["base"], output.urls.get("moto", ""), *admin), process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with local_stack_process(tmp_path / "data") as (stack, output):
+        yield stack, output.pid
 
 
 def test_soak_e2e_mixed_concurrent_requests_never_hang_and_memory_stays_bounded(
