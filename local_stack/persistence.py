@@ -92,8 +92,8 @@ class BlobFile:
 
 
 class DataStore:
-    """The data directory of one local stack. ``attach()`` starts capturing moto's writes into it,
-    ``flush()`` commits what the current request wrote, ``restore()`` loads it all into moto."""
+    """The data directory of one local stack. ``moto_patches.attach(store)`` makes moto report its writes
+    here, ``flush()`` commits what the current request wrote, ``restore()`` loads it all into moto."""
 
     def __init__(self, directory: str | Path, region: str) -> None:
         self.directory = Path(directory)
