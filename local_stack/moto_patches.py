@@ -30,6 +30,7 @@ from typing import Any
 
 from local_stack.persistence import DataStore, wire_json
 
+MOTO_VERSION = "5.2.5"  # the patches reach into moto's internals: check each one when upgrading it
 _installed = False
 _store: DataStore | None = None
 _copying_table_for_rollback = threading.local()
@@ -44,6 +45,13 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    from importlib.metadata import version
+
+    if version("moto") != MOTO_VERSION:
+        raise RuntimeError(
+            f"local_stack.moto_patches was written for moto {MOTO_VERSION}, not {version('moto')}: "
+            "check each patch against the new version, then update MOTO_VERSION"
+        )
     _patch_transactions()
     _patch_table_query()
     _patch_item_serialization()
