@@ -21,8 +21,8 @@ $(STAMP): requirements/dev.txt shared/requirements.txt client/pyproject.toml
 
 install: $(STAMP) ## create .venv with the pinned dependencies
 
-run: $(STAMP) ## start the local stack (API on CLOUDSAVES_PORT, default 3000)
-	PYTHONPATH=.:shared $(PY) -m local_stack
+run: $(STAMP) ## start the local stack (API on CLOUDSAVES_PORT, data in .local-data/; FRESH=1 starts empty)
+	PYTHONPATH=.:shared $(PY) -m local_stack $(if $(FRESH),--fresh)
 
 test: $(STAMP) ## lint the template and code, type-check the layer, then run every test
 	$(VENV)/bin/cfn-lint template.yaml
@@ -48,8 +48,10 @@ openapi: $(STAMP) ## regenerate docs/openapi.json from the handlers
 	PYTHONPATH=.:shared $(PY) -m local_stack.openapi > docs/openapi.json
 	cp docs/openapi.json shared/cloudsaves/openapi.json  # the copy GET /openapi.json serves, in the layer
 
-bench: $(STAMP) ## benchmarks: cold-start imports, direct transfers vs plain boto3 on the local stack
+bench: $(STAMP) ## benchmarks: cold starts, local request timings, a soak, direct transfers vs plain boto3
 	PYTHONPATH=.:shared $(PY) bench/cold_start.py
+	PYTHONPATH=.:shared $(PY) bench/local_requests.py
+	PYTHONPATH=.:shared $(PY) bench/soak.py
 	PYTHONPATH=.:shared $(PY) bench/direct_transfer.py
 	PYTHONPATH=.:shared $(PY) bench/zip_bomb.py
 	PYTHONPATH=.:shared $(PY) bench/full_list.py

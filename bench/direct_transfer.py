@@ -19,15 +19,12 @@ import argparse
 import base64
 import hashlib
 import os
-import re
 import secrets
-import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,19 +32,13 @@ from typing import Any
 import boto3
 import requests
 from botocore.config import Config
+from stack_process import Stack, local_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
 ROM_ID = 900_001
 # Above this many bytes through the API for one transfer, the direct path is not direct any more.
 MAX_API_BYTES_PER_TRANSFER = 64 * 1024
-
-
-@dataclass(frozen=True)
-class Stack:
-    base_url: str
-    moto_url: str
-    admin: tuple[str, str]
 
 
 @dataclass
@@ -75,44 +66,6 @@ class CountingSession(requests.Session):
         body = request.body or b""
         self.api_bytes += len(body if isinstance(body, bytes) else str(body).encode()) + len(response.content)
         return response
-
-
-@contextmanager
-def local_stack() -> Iterator[Stack]:
-    password = secrets.token_urlsafe(16)
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "shared"), os.environ.get("PYTHONPATH", "")]),
-        "PYTHONUNBUFFERED": "1",
-        "CLOUDSAVES_ADMIN_USERNAME": "bench-admin",
-        "CLOUDSAVES_ADMIN_PASSWORD": password,
-        "BCRYPT_ROUNDS": "4",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack", "--port", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    urls: dict[str, str] = {}
-    assert process.stdout is not None
-    for line in process.stdout:
-        for key, pattern in (("moto", r"Moto server at (http://\S+)"), ("base", r"ready at (http://\S+)")):
-            if found := re.search(pattern, line):
-                urls[key] = found.group(1)
-        if "base" in urls:
-            break
-    if "base" not in urls:
-        process.kill()
-        raise SystemExit("the local stack did not start")
-    # Keep draining its output (a full pipe would block it).
-    threading.Thread(target=lambda: [None for _ in process.stdout or []], daemon=True).start()
-    try:
-        yield Stack(urls["base"], urls["moto"], ("bench-admin", password))
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def prepare(stack: Stack) -> tuple[str, str]:

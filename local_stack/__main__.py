@@ -8,7 +8,8 @@ import signal
 import sys
 import threading
 
-from local_stack.stack import DEFAULT_TEMPLATE, LocalStack, LocalStackError
+from local_stack.persistence import data_directory
+from local_stack.stack import DEFAULT_DATA_DIR, DEFAULT_TEMPLATE, LocalStack, LocalStackError
 from local_stack.template import TemplateError
 
 
@@ -43,6 +44,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--warm-workers", type=int, default=2, help="environments started up front (default: 2)"
     )
     parser.add_argument(
+        "--data-dir",
+        default=str(data_directory(DEFAULT_DATA_DIR)),
+        help="items and objects kept across restarts (default: $CLOUDSAVES_DATA_DIR or %(default)s)",
+    )
+    parser.add_argument("--fresh", action="store_true", help="empty the data directory first")
+    parser.add_argument(
         "--parameter",
         action="append",
         default=[],
@@ -74,17 +81,26 @@ def main(argv: list[str] | None = None) -> int:
         warm_workers=args.warm_workers,
         parameter_overrides=args.parameters,
         function_url_port=args.function_url_port,
+        data_dir=args.data_dir,
+        fresh=args.fresh,
     )
     try:
         base_url = stack.start()
     except (LocalStackError, TemplateError, OSError) as error:
         print(f"local stack: cannot start: {error}", file=sys.stderr)
         return 1
+    items, versions = stack.restored
+    print(f"Data in {stack.data_dir} ({items} items, {versions} object versions restored)")
     print(f"Moto server at {stack.moto_url}")
     for name, url in stack.function_urls.items():
         print(f"Function URL of {name} at {url}")
     print(f"Cloud Saves local stack ready at {base_url}")
-    admin = f"{stack.admin_username} / {stack.admin_password}" if stack.admin_created else "(not created)"
+    if not stack.admin_created:
+        admin = "(not created)"
+    elif stack.admin_existed:
+        admin = f"{stack.admin_username} (kept in the data directory, with the password it had)"
+    else:
+        admin = f"{stack.admin_username} / {stack.admin_password}"
     print(f"Admin: {admin}", flush=True)
     stop.wait()
     print("Shutting down", flush=True)

@@ -190,6 +190,7 @@ class BodyError(Exception):
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, and `Expect: 100-continue` handled for us
+    disable_nagle_algorithm = True  # else a response's body waits for the client's delayed ACK of its headers
     server_version = "CloudSavesLocal"
     server: GatewayServer
 

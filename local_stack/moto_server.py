@@ -1,45 +1,62 @@
-"""moto's server, in-process on a thread, with DynamoDB requests made linearizable."""
+"""moto's server, in-process on a thread, with DynamoDB requests made linearizable and writes made durable."""
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from local_stack import moto_patches
+from local_stack.persistence import DataStore
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class SerializedDynamoDB:
-    """WSGI middleware taking one global lock around every DynamoDB request.
+    """WSGI middleware taking one global lock around every DynamoDB request, and committing what each
+    writing request wrote to the data directory (``store``) before its response leaves.
 
     moto's DynamoDB backend is not linearizable under concurrent requests (lost updates were seen with
     8 threads), while the service relies on conditional writes and transactions being atomic.
     """
 
-    def __init__(self, app: WSGIApp) -> None:
+    def __init__(self, app: WSGIApp, store: DataStore | None = None) -> None:
         self._app = app
+        self._store = store
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
-            return self._app(environ, start_response)
-        with self._lock:
-            result = self._app(environ, start_response)
-            try:
-                # The body is produced lazily; drain it while still holding the lock.
-                return [b"".join(result)]
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            # Read the request before taking the lock: a slow or stalled client must not hold up others.
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(length) if length > 0 else b"")
+            with self._lock:
+                return self._complete(environ, start_response)
+        if self._store is None or environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return self._app(environ, start_response)  # reads stream their bodies
+        return self._complete(environ, start_response)
+
+    def _complete(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        result = self._app(environ, start_response)
+        try:
+            body = [b"".join(result)]  # the body is produced lazily: produce it all before committing
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        if self._store is not None:
+            self._store.flush()
+        return body
 
 
 class MotoServer:
     """moto's DynamoDB/S3/... server on 127.0.0.1 in a daemon thread (``port=0`` picks a free port)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, store: DataStore | None = None) -> None:
         self._host = host
         self._port = port
+        self._store = store
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -59,10 +76,16 @@ class MotoServer:
         from werkzeug.serving import make_server
 
         class QuietHandler(MotoRequestHandler):
+            # Headers and body go out in separate writes: with Nagle on, the body waits for the client's
+            # delayed ACK of the headers, up to 40 ms per call.
+            disable_nagle_algorithm = True
+
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 pass  # one line per AWS call would drown the gateway's own request log
 
-        app = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
+        moto_patches.install()
+        moto_patches.attach(self._store)
+        app = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app), self._store)
         self._server = make_server(self._host, self._port, app, threaded=True, request_handler=QuietHandler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="moto", daemon=True
@@ -84,3 +107,4 @@ class MotoServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = None
+        moto_patches.attach(None)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,12 +14,14 @@ from typing import Any
 from local_stack.gateway import FunctionUrlGateway, Gateway, GatewayServer
 from local_stack.lambda_runtime import FunctionSpec, InProcessInvoker, Invoker, ProcessInvoker
 from local_stack.moto_server import MotoServer
+from local_stack.persistence import DataStore
 from local_stack.resolver import NO_VALUE, Resolver
 from local_stack.resources import create_all
 from local_stack.template import Template, load_template
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
+DEFAULT_DATA_DIR = REPO_ROOT / ".local-data"
 HOST = "127.0.0.1"
 # A missing one of these means the layer has no ensure_admin yet; any other ImportError is a real bug.
 _ADMIN_MODULES = {"cloudsaves", "cloudsaves.services", "cloudsaves.services.users"}
@@ -85,6 +89,9 @@ class LocalStack:
     (``in_process=True``: in this process, serialized, for breakpoints). Mutates this process's
     ``os.environ`` and ``sys.path`` while running (workers and ``ensure_admin`` read them) and restores
     both on ``stop()``; run one at a time.
+
+    ``data_dir`` keeps table items, object versions and the JWT secret across restarts (``fresh=True``
+    empties it first); without one, the data lives in a temporary directory removed on ``stop()``.
     """
 
     def __init__(
@@ -102,19 +109,28 @@ class LocalStack:
         warm_workers: int = 0,
         parameter_overrides: dict[str, str] | None = None,
         function_url_port: int = 0,
+        data_dir: str | Path | None = None,
+        fresh: bool = False,
     ) -> None:
         self.template_path = Path(template_path)
         self.admin_username = admin_username
         self.admin_password = admin_password or secrets.token_urlsafe(12)
         self.admin_created = False
+        self.admin_existed = False
+        self.restored = (0, 0)  # (items, object versions) loaded from the data directory
         self._port = port
         self._create_admin = create_admin
-        self._jwt_secret = jwt_secret or secrets.token_hex(32)
+        self._jwt_secret = jwt_secret
+        self._fresh = fresh
+        self._temporary_data = data_dir is None
+        self.data_dir = Path(data_dir) if data_dir is not None else None  # temporary: made by start()
+        self._store: DataStore | None = None
         self._in_process = in_process
         self._max_workers = max_workers
         self._warm_workers = warm_workers
         self._parameter_overrides = parameter_overrides or {}
-        self._moto = MotoServer(HOST, moto_port)
+        self._moto_port = moto_port
+        self._moto: MotoServer | None = None
         self._environment = _EnvironmentPatch()
         self._added_paths: list[str] = []
         self._invoker: Invoker | None = None
@@ -134,8 +150,16 @@ class LocalStack:
         """Each function URL's base: ``http://127.0.0.1:<port>/`` (``https://<id>.lambda-url...`` on AWS)."""
         return {name: f"http://{HOST}:{server.server_port}/" for name, server in self._url_servers.items()}
 
+    def gateway(self) -> Gateway:
+        """The gateway itself, to send requests without HTTP (benchmarks)."""
+        if self._server is None:
+            raise RuntimeError("local stack not started")
+        return self._server.gateway
+
     @property
     def moto_url(self) -> str:
+        if self._moto is None:
+            raise RuntimeError("local stack not started")
         return self._moto.url
 
     def start(self) -> str:
@@ -151,6 +175,12 @@ class LocalStack:
         resolver = Resolver(template, region, self._parameter_overrides)
         variables, unresolved = function_environment(template, resolver)
         specs = _function_specs(template, resolver)
+        if self.data_dir is None:
+            self.data_dir = Path(tempfile.mkdtemp(prefix="cloudsaves-"))
+        elif self._fresh and self.data_dir.exists():
+            shutil.rmtree(self.data_dir)
+        self._store = DataStore(self.data_dir, region)
+        self._moto = MotoServer(HOST, self._moto_port, self._store)
         moto_url = self._moto.start()
         self._configure_environment(moto_url, variables)
         for name in unresolved:
@@ -161,6 +191,7 @@ class LocalStack:
             if not spec.file.is_file():
                 _note(f"{spec.name}: {spec.file} does not exist; its routes will answer 500")
         create_all(resolver, *_clients(moto_url, region))
+        self.restored = self._store.restore()
         self._invoker = (
             InProcessInvoker() if self._in_process else ProcessInvoker(self._max_workers, self._warm_workers)
         )
@@ -199,9 +230,16 @@ class LocalStack:
         if self._invoker is not None:
             self._invoker.close()
             self._invoker = None
-        if self._moto.running:
+        if self._moto is not None and self._moto.running:
+            self._moto.stop()  # no request is in flight any more: everything acknowledged is committed
             self._moto.reset()  # moto's backends are process globals; the next stack starts empty
-            self._moto.stop()
+        self._moto = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._temporary_data and self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.data_dir = None
         for path in self._added_paths:
             if path in sys.path:
                 sys.path.remove(path)
@@ -222,7 +260,16 @@ class LocalStack:
         env.set_default("AWS_SECRET_ACCESS_KEY", "testing")
         for name, value in variables.items():
             env.set(name, value)
-        env.set("JWT_SECRET", self._jwt_secret)
+        env.set("JWT_SECRET", self._jwt_secret or self._kept_jwt_secret())
+
+    def _kept_jwt_secret(self) -> str:
+        """A random secret kept in the data directory, so tokens issued before a restart stay valid."""
+        assert self.data_dir is not None
+        path = self.data_dir / "jwt-secret"
+        if not path.exists():
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def _add_layers(self, template: Template) -> None:
         """The layers' folders go on sys.path (worker processes inherit it), as Lambda mounts /opt/python."""
@@ -240,7 +287,11 @@ class LocalStack:
                 raise
             _note(f"no admin created: cloudsaves.services.users.ensure_admin is missing ({error})")
             return False
-        ensure_admin(self.admin_username, self.admin_password)
+        from cloudsaves.auth.passwords import verify_password
+
+        admin = ensure_admin(self.admin_username, self.admin_password)
+        # Kept from the data directory with another password: printing this start's password would mislead.
+        self.admin_existed = not verify_password(self.admin_password, admin.password_hash)
         return True
 
 

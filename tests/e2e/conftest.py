@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import re
 import subprocess
@@ -39,6 +40,7 @@ class _Output:
     """Drains the stack's stdout for its whole life (a full pipe would block it) and keeps the tail."""
 
     def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.pid = process.pid
         self.lines: collections.deque[str] = collections.deque(maxlen=200)
         self.urls: dict[str, str] = {}
         self.ready = threading.Event()
@@ -74,16 +76,28 @@ def _environment() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def local_stack() -> Iterator[RunningStack]:
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """The local stack, or a deployed one when AWS_SAM_STACK_NAME names it (its admin from the
     CLOUDSAVES_E2E_ADMIN_USERNAME / CLOUDSAVES_E2E_ADMIN_PASSWORD environment variables)."""
     if os.environ.get("AWS_SAM_STACK_NAME"):
         yield _deployed_stack(os.environ["AWS_SAM_STACK_NAME"])
         return
+    # Its own empty data directory: runs stay independent of each other and of `make run`'s data.
+    with local_stack_process(tmp_path_factory.mktemp("data")) as (stack, _):
+        yield stack
+
+
+@contextlib.contextmanager
+def local_stack_process(
+    data_dir: Path, *args: str, unset: tuple[str, ...] = ()
+) -> Iterator[tuple[RunningStack, _Output]]:
+    """``python -m local_stack`` on a free port with ``data_dir`` (and without the environment variables
+    ``unset``), stopped with SIGTERM (as Ctrl-C would) on exit; yields the stack and its output."""
+    ports = ["--port", "0", "--function-url-port", "0"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "local_stack", "--port", "0", "--function-url-port", "0"],
+        [sys.executable, "-m", "local_stack", *ports, "--data-dir", str(data_dir), *args],
         cwd=ROOT,
-        env=_environment(),
+        env={name: value for name, value in _environment().items() if name not in unset},
         stdout=subprocess.PIPE,
         stderr=None,  # tracebacks from the functions go straight to pytest's output
         text=True,
@@ -93,13 +107,14 @@ def local_stack() -> Iterator[RunningStack]:
         if not output.ready.wait(STARTUP_TIMEOUT_SECONDS) or "base" not in output.urls:
             pytest.fail(f"local stack not ready after {STARTUP_TIMEOUT_SECONDS}s; output:\n{output.tail()}")
         door = output.urls.get("cloud_sync", "")
-        yield RunningStack(
+        stack = RunningStack(
             output.urls["base"],
             output.urls.get("moto", ""),
             ADMIN_USERNAME,
             ADMIN_PASSWORD,
             f"{door}api/cloud-sync/" if door else "",
         )
+        yield stack, output
     finally:
         process.terminate()
         try:

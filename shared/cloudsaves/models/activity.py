@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from cloudsaves.models.base import BaseModel
 
 
 class DeviceHeartbeatPayload(BaseModel):

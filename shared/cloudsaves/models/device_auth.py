@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from cloudsaves.auth.scopes import Scope
+from cloudsaves.models.base import BaseModel
 from cloudsaves.models.users import ExpiresIn
 
 # Whatever RomM's scope set is (`Scope`), a request never needs more entries than it has names.

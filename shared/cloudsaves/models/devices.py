@@ -6,7 +6,9 @@ import json
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_serializer, field_validator, model_validator
+
+from cloudsaves.models.base import BaseModel
 
 MASK = "********"
 SENSITIVE_SYNC_CONFIG_KEYS = frozenset({"ssh_password", "ssh_key_path"})

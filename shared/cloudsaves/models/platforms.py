@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import Field, computed_field
+
+from cloudsaves.models.base import BaseModel
 
 
 class PlatformSchema(BaseModel):

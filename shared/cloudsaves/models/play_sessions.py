@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from cloudsaves.models.base import BaseModel
 
 MAX_BATCH_SIZE = 100
 MAX_FUTURE_MINUTES = 5

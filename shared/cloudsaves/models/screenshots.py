@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from cloudsaves.filenames import split_name
 from cloudsaves.models.assets import ScreenshotSchema
+from cloudsaves.models.base import BaseModel
 
 
 class ScreenshotRecord(BaseModel):

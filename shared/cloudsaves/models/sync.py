@@ -10,9 +10,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from cloudsaves.models.assets import AssetId
+from cloudsaves.models.base import BaseModel
 from cloudsaves.models.play_sessions import PlaySessionEntry, PlaySessionIngestResponse
 
 # A manifest this long still negotiates in one Lambda call (about 1 s of CPU, a 3 MB answer); longer

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from cloudsaves.hashing import base64_to_hex
 from cloudsaves.models.assets import AssetId, Kind, UploadParams
+from cloudsaves.models.base import BaseModel
 
 # One presigned PUT carries at most S3's single-object limit.
 MAX_DIRECT_UPLOAD_BYTES = 5 * 1024**3

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from cloudsaves.auth.scopes import Role
+from cloudsaves.models.base import BaseModel
 
 
 class UserRecord(BaseModel):

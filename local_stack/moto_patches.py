@@ -1,0 +1,276 @@
+"""Changes to moto's server-side models, for the local stack only (the functions never see them).
+
+- ``TransactWriteItems`` rolls back by restoring the items it touched: moto 5.2 deep-copies the whole
+  table once per item of every transaction (about 90 ms and 3.5 MiB per copy at 1,400 items), which made
+  each write slower as the table grew and the process grow by gigabytes. Real DynamoDB does nothing like
+  it; the answers are unchanged.
+- A Query on a table's own key reads that partition, not every item of the table.
+- Items go out as the DynamoDB JSON they already are: moto's model-driven serializer walked every
+  attribute of every item (about 450 ms for a page of 100 items).
+- ListObjectVersions no longer deep-copies every version of every key of the bucket (each copy read
+  and rewrote the object's bytes) to mark which version is the latest: it marks lightweight views.
+- Two lookups moto repeated on every request are made once: the list of its service modules (about
+  60 directory stats per request) and a response class's method names (``inspect.getmembers``).
+- Every item and object a request writes is reported to the attached ``DataStore``, and object bytes
+  live in the data directory's blob files instead of moto's in-memory buffers.
+
+``install()`` applies them once per process; ``attach(store)`` points the capture at a data directory
+(``None``: moto's own in-memory behaviour).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import tempfile
+import threading
+import types
+from collections.abc import Callable
+from typing import Any
+
+from local_stack.persistence import DataStore, wire_json
+
+MOTO_VERSION = "5.2.5"  # the patches reach into moto's internals: check each one when upgrading it
+_installed = False
+_store: DataStore | None = None
+_copying_table_for_rollback = threading.local()
+
+
+def attach(store: DataStore | None) -> None:
+    global _store
+    _store = store
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    from importlib.metadata import version
+
+    if version("moto") != MOTO_VERSION:
+        raise RuntimeError(
+            f"local_stack.moto_patches was written for moto {MOTO_VERSION}, not {version('moto')}: "
+            "check each patch against the new version, then update MOTO_VERSION"
+        )
+    _patch_transactions()
+    _patch_table_query()
+    _patch_item_serialization()
+    _patch_version_listing()
+    _patch_per_request_lookups()
+    _patch_capture()
+    _installed = True
+
+
+def _patch_transactions() -> None:
+    from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    original = models.DynamoDBBackend.transact_write_items
+
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        # The original's whole-table "backup" becomes the table itself; rollback is done below instead.
+        if getattr(_copying_table_for_rollback, "active", False) and isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+    models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[attr-defined]
+
+    def touched(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
+        """(table, hash key, range key, deep copy of the item or None) for each item the transaction names."""
+        before = []
+        for entry in transact_items:
+            try:
+                operation = next(iter(entry.values()))
+                table = backend.tables[operation["TableName"]]
+                key = operation["Item"] if "Item" in operation else operation["Key"]
+                hash_key = DynamoType(key[table.hash_key_attr])
+                range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+                item = table.get_item(hash_key, range_key)
+            except Exception:
+                continue  # malformed: moto rejects it before writing anything
+            before.append((table, hash_key, range_key, copy.deepcopy(item)))
+        return before
+
+    def put_back(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
+        if range_key is None:
+            if item is None:
+                table.items.pop(hash_key, None)
+            else:
+                table.items[hash_key] = item
+        elif item is None:
+            table.items[hash_key].pop(range_key, None)
+        else:
+            table.items[hash_key][range_key] = item
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        before = touched(self, transact_items)
+        _copying_table_for_rollback.active = True
+        try:
+            original(self, transact_items)
+        except Exception:
+            for state in reversed(before):
+                put_back(*state)
+            raise
+        finally:
+            _copying_table_for_rollback.active = False
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _patch_table_query() -> None:
+    """A Query reads one partition of the table (not all its items), computes each item's size once
+    (moto summed it twice per item, recursively) and does not deep-copy the page it returns (the
+    response only reads it, and projections build new items)."""
+    from moto.dynamodb.models import table as table_module
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
+
+    original_query = Table.query
+    original_all_items = Table.all_items
+    original_size = Item.size
+    querying = threading.local()
+
+    def all_items(self: Any) -> Any:
+        if getattr(querying, "partition_of", None) is self:
+            found = self.items.get(querying.hash_key)
+            if found is None:
+                return []
+            return list(found.values()) if self.range_key_attr else [found]
+        return original_all_items(self)
+
+    def size(self: Any) -> int:
+        sizes = getattr(querying, "sizes", None)
+        if sizes is None:
+            return original_size(self)
+        if id(self) not in sizes:
+            sizes[id(self)] = original_size(self)
+        return sizes[id(self)]  # type: ignore[no-any-return]
+
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        if getattr(querying, "sizes", None) is not None and isinstance(value, list):
+            return list(value)
+        return copy.deepcopy(value, memo)
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        # Table.query(hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+        #             scan_index_forward, projection_expressions, index_name, ...)
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        querying.partition_of = None if index_name or hash_key is None else self
+        querying.hash_key, querying.sizes = hash_key, {}
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            querying.partition_of = querying.hash_key = querying.sizes = None
+
+    table_module.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[attr-defined]
+    Table.all_items = all_items  # type: ignore[method-assign]
+    Table.query = query  # type: ignore[method-assign]
+    Item.size = size  # type: ignore[method-assign]
+
+
+def _patch_item_serialization() -> None:
+    import json
+
+    from moto.core.serialize import BaseJSONSerializer
+
+    original = BaseJSONSerializer._serialize_type_map
+
+    def serialize_map(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if getattr(shape.value, "name", None) == "AttributeValue" and isinstance(value, dict):
+            self._default_serialize(serialized, value, shape, key)  # already DynamoDB JSON
+        else:
+            original(self, serialized, value, shape, key)
+
+    def serialize_body(self: Any, body: Any) -> str:
+        return json.dumps(body, indent=4 if self.pretty_print else None, default=wire_json)
+
+    BaseJSONSerializer._serialize_type_map = serialize_map  # type: ignore[method-assign]
+    BaseJSONSerializer._serialize_body = serialize_body  # type: ignore[method-assign]
+
+
+def _patch_version_listing() -> None:
+    from moto.s3 import models as s3_models
+
+    class VersionView(s3_models.FakeKey):
+        """A FakeKey sharing a stored version's attributes and bytes; it owns nothing to dispose of."""
+
+        def dispose(self, garbage: bool = False) -> None:
+            pass
+
+        def __del__(self) -> None:
+            pass
+
+    def view(version: Any) -> Any:
+        if isinstance(version, s3_models.FakeKey):
+            copied: Any = VersionView.__new__(VersionView)
+        else:
+            copied = object.__new__(type(version))  # a delete marker: plain attributes
+        copied.__dict__.update(version.__dict__)
+        return copied
+
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        # list_object_versions' only deep copy: one key's versions, copied so it can set is_latest.
+        if isinstance(value, list):
+            return [view(version) for version in value]
+        return copy.deepcopy(value, memo)
+
+    s3_models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[attr-defined]
+
+
+def _patch_per_request_lookups() -> None:
+    from moto import backends
+    from moto.core import responses
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    responses.method_names_from_class = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
+
+
+def _after(cls: Any, name: str, report: Callable[..., None]) -> None:
+    """Wrap ``cls.name`` so that ``report(self, *args, **kwargs)`` runs after it, whatever it raised."""
+    original = getattr(cls, name)
+
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            if _store is not None:
+                report(self, *args, **kwargs)
+
+    setattr(cls, name, wrapper)
+
+
+def _patch_capture() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.s3 import models as s3_models
+
+    def item_by_attributes(backend: Any, table_name: str, attrs: dict[str, Any], *_: Any, **__: Any) -> None:
+        table = backend.tables.get(table_name)
+        if table is None or table.hash_key_attr not in attrs:
+            return
+        names = [table.hash_key_attr, *([table.range_key_attr] if table.range_key_attr else [])]
+        assert _store is not None
+        _store.item_written(table_name, {name: attrs[name] for name in names if name in attrs})
+
+    def item_by_key(backend: Any, table_name: str, key: dict[str, Any], *_: Any, **__: Any) -> None:
+        assert _store is not None
+        _store.item_written(table_name, key)
+
+    def object_by_name(backend: Any, bucket_name: str, key_name: str, *_: Any, **__: Any) -> None:
+        assert _store is not None
+        _store.object_written(bucket_name, key_name)
+
+    _after(DynamoDBBackend, "put_item", item_by_attributes)
+    _after(DynamoDBBackend, "update_item", item_by_key)
+    _after(DynamoDBBackend, "delete_item", item_by_key)
+    _after(s3_models.S3Backend, "put_object", object_by_name)
+    _after(s3_models.S3Backend, "delete_object", object_by_name)
+
+    def spooled_file(*args: Any, **kwargs: Any) -> Any:
+        if _store is None:
+            return tempfile.SpooledTemporaryFile(*args, **kwargs)
+        return _store.new_blob()
+
+    # FakeKey makes its value buffer with tempfile.SpooledTemporaryFile; give it a blob file instead.
+    s3_models.tempfile = types.SimpleNamespace(SpooledTemporaryFile=spooled_file)  # type: ignore[attr-defined]

@@ -1,0 +1,13 @@
+"""The base of every API model and record."""
+
+from __future__ import annotations
+
+import pydantic
+
+
+class BaseModel(pydantic.BaseModel):
+    """pydantic's BaseModel, building its validators and serializers on first use rather than when its
+    module is imported: a function imports every model of the modules it uses, a request needs a few,
+    and building them all was a good part of each cold start."""
+
+    model_config = pydantic.ConfigDict(defer_build=True)
