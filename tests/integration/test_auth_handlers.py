@@ -67,6 +67,18 @@ def test_token_scope_subset_is_honoured(admin, lambda_context):
     assert context["scopes"] == "roms.read"
 
 
+def test_token_scope_above_the_role_is_romms_403(aws, lambda_context):
+    from cloudsaves.models.users import UserCreate
+    from cloudsaves.services.users import create_user
+
+    create_user(UserCreate(username="vic", password="viewer-pass-1", role="viewer"))
+    form = {"username": "vic", "password": "viewer-pass-1", "scope": "roms.read users.write"}
+
+    response = token_request(lambda_context, form)
+
+    assert (response["statusCode"], response_json(response)) == (403, {"detail": "Insufficient scope"})
+
+
 def test_refresh_token_is_single_use(admin, lambda_context):
     first = response_json(token_request(lambda_context, {"username": "root", "password": "root-password-1"}))
     form = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
@@ -100,6 +112,17 @@ def test_authorizer_accepts_romm_issued_jwt(admin, lambda_context):
     assert result["isAuthorized"] is True
     assert result["context"]["authenticated"] is True
     assert result["context"]["scopes"] == "assets.read roms.read"
+
+
+def test_authorizer_carries_romms_scopes_for_features_this_service_lacks(admin, lambda_context):
+    # a RomM server's JWT for a Steam Deck plugin: scopes of routes not served here are kept, not dropped
+    scopes = "collections.read firmware.read logs.read playlists.write roms.user.read tasks.run"
+    claims = {"sub": "root", "iss": "romm:oauth", "scopes": scopes, "type": "access", "exp": int(time.time()) + 60}
+    token = jwt.encode(claims, TEST_JWT_SECRET, algorithm="HS256")
+
+    result = authorize_header(lambda_context, f"Bearer {token}")
+
+    assert result["isAuthorized"] is True and result["context"]["scopes"] == scopes
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from cloudsaves.repositories import keys
 from cloudsaves.repositories.dynamo import conditional_write, plain, query_all
 
 MAX_CLIENT_TOKENS = 25
+TOO_MANY_CLIENT_TOKENS = f"Maximum of {MAX_CLIENT_TOKENS} tokens per user reached"  # RomM's 400 text
 
 
 class UsersRepository:
@@ -70,7 +71,7 @@ class UsersRepository:
             with conditional_write():
                 self._table.meta.client.transact_write_items(TransactItems=self.client_token_writes(token))
         except ConcurrentUpdate as exc:
-            raise BadRequest(f"Maximum of {MAX_CLIENT_TOKENS} tokens per user reached") from exc
+            raise BadRequest(TOO_MANY_CLIENT_TOKENS) from exc
 
     def client_token_writes(self, token: ClientTokenRecord) -> list[dict[str, Any]]:
         """The TransactWriteItems entries that create `token`, for use cases committing more with it."""

@@ -40,7 +40,7 @@ from cloudsaves.models.devices import DeviceRecord, SyncMode
 from cloudsaves.models.users import EXPIRES_IN_DAYS, ClientTokenRecord
 from cloudsaves.repositories.device_auth import DeviceAuthRepository
 from cloudsaves.repositories.devices import DevicesRepository
-from cloudsaves.repositories.users import MAX_CLIENT_TOKENS, UsersRepository
+from cloudsaves.repositories.users import MAX_CLIENT_TOKENS, TOO_MANY_CLIENT_TOKENS, UsersRepository
 from cloudsaves.services.rate_limits import RateLimit, enforce_rate_limit
 
 PENDING_SECONDS = 600
@@ -156,7 +156,7 @@ def approve_pairing(principal: Principal, payload: DeviceAuthApprovePayload) -> 
             # reached (400), or another approval paired this identifier meanwhile (retry).
             user = users.get(principal.username)
             if user is not None and user.client_token_count >= MAX_CLIENT_TOKENS:
-                raise BadRequest(f"You can have at most {MAX_CLIENT_TOKENS} client tokens") from None
+                raise BadRequest(TOO_MANY_CLIENT_TOKENS) from None
             continue
         return DeviceAuthApproveResponse(device_id=device_id, device_name=device_name)
     raise RuntimeError("Could not commit the approval")
