@@ -380,6 +380,8 @@ def test_negotiate_states_are_answered_apart(lambda_context: Any) -> None:
         "total_conflict": 0,
         "total_no_op": 0,
     }
+    # the session counts what the client will do: the state upload and download (no saves here)
+    assert response_json(session(lambda_context, answer["session_id"]))["operations_planned"] == 2
     assert "state_operations" not in plan(lambda_context, DECK, [])
 
 
@@ -394,6 +396,7 @@ def test_negotiate_api_delete_becomes_delete_on_other_devices(lambda_context: An
         ("delete", "Save was deleted on another device")
     ]
     assert aware["total_delete"] == 1
+    assert response_json(session(lambda_context, aware["session_id"]))["operations_planned"] == 1
     assert [op["action"] for op in romm["operations"]] == ["upload"] and "total_delete" not in romm
 
 

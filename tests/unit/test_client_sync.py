@@ -183,6 +183,21 @@ def test_prefer_local_uploads_over_the_server_copy(tmp_path: Path, saves: Path) 
     assert outcome.exit_code == ExitCode.OK and dict(server.calls)["reserve"]["overwrite"] is True
 
 
+def test_prefer_both_keeps_the_server_copy_beside_the_local_file_and_uploads_it(
+    tmp_path: Path, saves: Path
+) -> None:
+    (saves / NAME).write_bytes(b"mine")
+    server, storage = FakeServer([_op("conflict")]), FakeStorage()
+
+    outcome = _sync(tmp_path, server, storage).run(prefer="both")
+
+    assert outcome.exit_code == ExitCode.OK and [a.do for a in outcome.done] == ["keep_both"]
+    assert (saves / NAME).read_bytes() == b"mine"  # the local file stays as it is
+    assert (saves / f"{NAME}.server-20261203T090000").read_bytes() == SERVER_BYTES
+    assert dict(server.calls)["reserve"]["overwrite"] is True and storage.blobs["s3://upload/u1"] == b"mine"
+    assert ("downloaded", (5, "dev-1")) not in server.calls  # the device did not take the server's copy
+
+
 def test_offline_midway_stops_exits_4_and_keeps_the_local_file(tmp_path: Path, saves: Path) -> None:
     (saves / NAME).write_bytes(b"mine")
     server, storage = FakeServer([_op("conflict")]), FakeStorage()
@@ -280,3 +295,66 @@ def test_exit_4_when_the_server_is_unreachable(
 def test_password_stdin_needs_a_username_and_the_url_must_be_one(config: Path) -> None:
     assert cli.main(["login", "http://h", "--password-stdin"]) == ExitCode.USAGE
     assert cli.main(["login", "saves.example.com", "--username", "u", "--password-stdin"]) == ExitCode.USAGE
+
+
+@contextmanager
+def _routed_server(routes: dict[str, Any]) -> Iterator[str]:
+    """GET answers by path (the query ignored); anything else is 404."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            data = json.dumps(routes.get(path, {"detail": "Not Found"})).encode()
+            self.send_response(200 if path in routes else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_history_lists_versions_devices_and_screenshots_as_paths(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # one printed line per line, whatever the terminal
+    save = {
+        "id": 41, "updated_at": "2026-12-02T20:15:00Z", "file_size_bytes": 8192, "content_hash": "0123456789ab",
+        "slot": "autosave", "emulator": "snes9x", "origin_device_id": "dev-2", "file_name": NAME,
+        "download_path": f"/api/saves/41/content/{NAME}?x=1", "screenshot": None,
+    }  # fmt: skip
+    state = {
+        **save, "id": 42, "slot": None, "origin_device_id": None, "file_name": "Chrono Trigger (USA).state1",
+        "download_path": "/api/states/42/content/Chrono%20Trigger%20(USA).state1",
+        "screenshot": {"download_path": "/api/states/42/screenshot/content/shot.png?x=1"},
+    }  # fmt: skip
+    routes = {
+        "/api/roms": {"items": [ROM, {"id": 2, "name": "Secret of Mana", "fs_name": "Mana.sfc"}], "total": 2},
+        "/api/devices": [{"id": "dev-2", "name": "Steam Deck"}],
+        "/api/saves": [save],
+        "/api/states": [state],
+    }
+    with _routed_server(routes) as url:
+        Credentials(url, "rmm_x", "dev-1", "deck").save(config)
+
+        assert cli.main(["history", "chrono"]) == ExitCode.OK
+        assert cli.main(["history", "o"]) == ExitCode.USAGE  # two ROMs match: name it by id
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Chrono Trigger (Chrono Trigger (USA).sfc, ROM 1), newest first:"
+    assert out[1].split() == [
+        "save", "41", "2026-12-02", "20:15:00", "UTC", "8,192", "B", "md5", "01234567", "autosave", "snes9x",
+        "from", "Steam", "Deck",
+    ]  # fmt: skip
+    assert out[2].strip() == f"{NAME}: /api/saves/41/content/{NAME}"
+    assert out[3].split()[:2] == ["state", "42"] and out[3].split()[-3:] == ["snes9x", "from", "-"]
+    assert out[5].strip() == "screenshot: /api/states/42/screenshot/content/shot.png"

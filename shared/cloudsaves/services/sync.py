@@ -68,10 +68,9 @@ def negotiate(principal: Principal, payload: SyncNegotiatePayload) -> SyncNegoti
         deleted=[(d.rom_id, d.slot) for d in payload.deleted or ()],
     )
     counts = sync_rules.totals(plan.operations)
+    states = _plan_states(principal.user_id, payload.states) if payload.states is not None else None
     now = clock.now_iso()
-    session = _start_session(
-        principal.user_id, device.id, counts["upload"] + counts["download"] + counts["conflict"], now
-    )
+    session = _start_session(principal.user_id, device.id, _to_do(counts, states), now)
     if plan.new_tombstones:  # after the session opened: a refused negotiate leaves none behind
         repo.put_tombstones(
             principal.user_id, [_tombstone(row, device.id, now) for row in plan.new_tombstones]
@@ -87,8 +86,16 @@ def negotiate(principal: Principal, payload: SyncNegotiatePayload) -> SyncNegoti
         total_no_op=counts["no_op"],
         total_delete=counts["delete"] if payload.deleted is not None else None,
     )
-    if payload.states is not None:
-        _plan_states(principal.user_id, payload.states, response, hints)
+    if states is not None:
+        state_ops, state_rows = states
+        state_counts = sync_rules.totals(state_ops)
+        response.state_operations = [_state_operation(op, state_rows, hints) for op in state_ops]
+        response.state_totals = OperationTotals(
+            total_upload=state_counts["upload"],
+            total_download=state_counts["download"],
+            total_conflict=state_counts["conflict"],
+            total_no_op=state_counts["no_op"],
+        )
     logger.info(
         "Sync negotiated",
         extra={"device_id": device.id, "session_id": session.id, "saves": len(payload.saves), **counts},
@@ -96,22 +103,23 @@ def negotiate(principal: Principal, payload: SyncNegotiatePayload) -> SyncNegoti
     return response
 
 
-def _plan_states(
-    user_id: int, states: list[ClientStateEntry], response: SyncNegotiateResponse, hints: _Hints | None
-) -> None:
+def _plan_states(user_id: int, states: list[ClientStateEntry]) -> tuple[list[Planned], dict[int, IndexedFile]]:
     """The opt-in `states` part: paired apart, answered in `state_operations` / `state_totals`."""
     rows = {row.id: row for row in sync_repository().indexed_files("state", user_id, None)}
     planned = sync_rules.plan_states(
         [_client_file(entry) for entry in states], [_server_file(row) for row in rows.values()]
     )
-    counts = sync_rules.totals(planned)
-    response.state_operations = [_state_operation(op, rows, hints) for op in planned]
-    response.state_totals = OperationTotals(
-        total_upload=counts["upload"],
-        total_download=counts["download"],
-        total_conflict=counts["conflict"],
-        total_no_op=counts["no_op"],
-    )
+    return planned, rows
+
+
+def _to_do(counts: dict[str, int], states: tuple[list[Planned], dict[int, IndexedFile]] | None) -> int:
+    """The session's `operations_planned`: RomM's uploads + downloads + conflicts, plus what the opt-ins
+    add (deletes, and the states' own), since a client completes those too."""
+    to_do = counts["upload"] + counts["download"] + counts["conflict"] + counts["delete"]
+    if states is not None:
+        state_counts = sync_rules.totals(states[0])
+        to_do += state_counts["upload"] + state_counts["download"] + state_counts["conflict"]
+    return to_do
 
 
 def _negotiating_device(principal: Principal, device_id: str | None) -> DeviceRecord:
