@@ -117,7 +117,8 @@ def test_authorizer_accepts_romm_issued_jwt(admin, lambda_context):
 def test_authorizer_carries_romms_scopes_for_features_this_service_lacks(admin, lambda_context):
     # a RomM server's JWT for a Steam Deck plugin: scopes of routes not served here are kept, not dropped
     scopes = "collections.read firmware.read logs.read playlists.write roms.user.read tasks.run"
-    claims = {"sub": "root", "iss": "romm:oauth", "scopes": scopes, "type": "access", "exp": int(time.time()) + 60}
+    claims = {"sub": "root", "iss": "romm:oauth", "scopes": scopes, "type": "access"}
+    claims["exp"] = int(time.time()) + 60
     token = jwt.encode(claims, TEST_JWT_SECRET, algorithm="HS256")
 
     result = authorize_header(lambda_context, f"Bearer {token}")

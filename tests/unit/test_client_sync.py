@@ -328,8 +328,9 @@ def test_history_lists_versions_devices_and_screenshots_as_paths(
 ) -> None:
     monkeypatch.setenv("COLUMNS", "250")  # one printed line per line, whatever the terminal
     save = {
-        "id": 41, "updated_at": "2026-12-02T20:15:00Z", "file_size_bytes": 8192, "content_hash": "0123456789ab",
-        "slot": "autosave", "emulator": "snes9x", "origin_device_id": "dev-2", "file_name": NAME,
+        "id": 41, "updated_at": "2026-12-02T20:15:00Z", "file_size_bytes": 8192,
+        "content_hash": "0123456789ab", "slot": "autosave", "emulator": "snes9x", "origin_device_id": "dev-2",
+        "file_name": NAME,
         "download_path": f"/api/saves/41/content/{NAME}?x=1", "screenshot": None,
     }  # fmt: skip
     state = {

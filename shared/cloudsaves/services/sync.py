@@ -103,7 +103,9 @@ def negotiate(principal: Principal, payload: SyncNegotiatePayload) -> SyncNegoti
     return response
 
 
-def _plan_states(user_id: int, states: list[ClientStateEntry]) -> tuple[list[Planned], dict[int, IndexedFile]]:
+def _plan_states(
+    user_id: int, states: list[ClientStateEntry]
+) -> tuple[list[Planned], dict[int, IndexedFile]]:
     """The opt-in `states` part: paired apart, answered in `state_operations` / `state_totals`."""
     rows = {row.id: row for row in sync_repository().indexed_files("state", user_id, None)}
     planned = sync_rules.plan_states(
