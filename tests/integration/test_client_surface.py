@@ -559,9 +559,8 @@ def test_surface_events_answer_as_expected(catalog, lambda_context, event_file, 
 
 def test_screenshot_record_write_failing_leaves_no_bytes(catalog, lambda_context, monkeypatch):
     from cloudsaves import storage
-    from cloudsaves.repositories.screenshots import ScreenshotsRepository
-
     from cloudsaves.clock import utcnow
+    from cloudsaves.repositories.screenshots import ScreenshotsRepository
     from cloudsaves.services.orphans import sweep
 
     def refuse(self, shot, *ledger):

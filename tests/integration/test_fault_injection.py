@@ -146,9 +146,7 @@ def _direct_complete() -> Callable[[], dict[str, Any]]:
     s3_client().put_object(Bucket=TEST_BUCKET, Key=staging, Body=data, ContentMD5=md5)
     path = f"/api/saves/uploads/{upload_id}/complete"
     route = "/api/saves/uploads/{upload_id}/complete"
-    return lambda: _call(
-        "complete_save_upload", "POST", path, route, path_params={"upload_id": upload_id}
-    )
+    return lambda: _call("complete_save_upload", "POST", path, route, path_params={"upload_id": upload_id})
 
 
 def _replace_save() -> Callable[[], dict[str, Any]]:
@@ -198,7 +196,9 @@ def _fresh_stack() -> None:
     create_all(_template_resolver(), boto3.client("dynamodb"), boto3.client("s3"))
     upsert_rom(
         ROM,
-        RomUpsert(name="Emerald", fs_name="emerald.gba", platform_id=1, platform_slug="gba", platform_fs_slug="gba"),
+        RomUpsert(
+            name="Emerald", fs_name="emerald.gba", platform_id=1, platform_slug="gba", platform_fs_slug="gba"
+        ),
     )
     # The sweep starts at this hour (its first run would otherwise look back a day, shard by shard).
     object_ledger().set_cursor(keys.orphan_check_hour(iso(utcnow())))
@@ -252,7 +252,9 @@ def _run(flow: Callable[[], Callable[[], dict[str, Any]]], plan: FaultPlan) -> d
 
 
 @pytest.mark.parametrize("flow_name", list(FLOWS))
-def test_fault_injection_leaves_no_dangling_record_and_no_orphaned_bytes(faults: None, flow_name: str) -> None:
+def test_fault_injection_leaves_no_dangling_record_and_no_orphaned_bytes(
+    faults: None, flow_name: str
+) -> None:
     flow = FLOWS[flow_name]
     # Given the flow's AWS calls, recorded without faults (and the flow succeeding)
     baseline = FaultPlan()
