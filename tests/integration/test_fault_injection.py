@@ -109,7 +109,9 @@ def _functions(name: str) -> Any:
     return _loaded[name]
 
 
-def _upload(kind: str, data: bytes, name: str, screenshot: bytes | None = None) -> dict[str, Any]:
+def _upload(
+    kind: str, data: bytes, name: str, screenshot: bytes | None = None, **query: str
+) -> dict[str, Any]:
     files = {f"{kind}File": (name, data)}
     if screenshot is not None:
         files["screenshotFile"] = ("shot.png", screenshot)
@@ -119,7 +121,7 @@ def _upload(kind: str, data: bytes, name: str, screenshot: bytes | None = None) 
         "POST",
         f"/api/{kind}s",
         f"/api/{kind}s",
-        query={"rom_id": str(ROM)},
+        query={"rom_id": str(ROM), **query},
         body=body,
         headers={"content-type": content_type},
     )
@@ -129,6 +131,13 @@ def _upload_save_over_same_name() -> Callable[[], dict[str, Any]]:
     # slot-less, same name: the commit rewrites the save in place and lets go of its old bytes
     assert _upload("save", b"old save", "emerald.srm", PNG)["statusCode"] == 200
     return lambda: _upload("save", b"new save", "emerald.srm", PNG + b"new")
+
+
+def _upload_to_slot_with_autocleanup() -> Callable[[], dict[str, Any]]:
+    # a slot keeping one save: the commit adds the new one, then deletes the older with its bytes
+    slot = {"slot": "quick", "autocleanup": "true", "autocleanup_limit": "1"}
+    assert _upload("save", b"older", "quick.srm", PNG, **slot)["statusCode"] == 200
+    return lambda: _upload("save", b"newer", "quick.srm", **slot)
 
 
 def _upload_new_state() -> Callable[[], dict[str, Any]]:
@@ -171,12 +180,63 @@ def _delete_saves() -> Callable[[], dict[str, Any]]:
     return lambda: _call("delete_saves", "POST", "/api/saves/delete", "/api/saves/delete", body=body)
 
 
+def _gallery_screenshot_over_same_name() -> Callable[[], dict[str, Any]]:
+    def upload(data: bytes) -> dict[str, Any]:
+        body, content_type = multipart({"screenshotFile": ("gallery.png", data)})
+        return _call(
+            "upload_screenshot",
+            "POST",
+            "/api/screenshots",
+            "/api/screenshots",
+            query={"rom_id": str(ROM)},
+            body=body,
+            headers={"content-type": content_type},
+        )
+
+    assert upload(PNG)["statusCode"] == 200
+    return lambda: upload(PNG + b"replaced")
+
+
+def _door_put_over_plain_file() -> Callable[[], dict[str, Any]]:
+    from cloudsaves.auth.scopes import Role
+    from cloudsaves.models.users import UserCreate
+    from cloudsaves.services.users import create_user
+
+    user = create_user(UserCreate(username="retro", password="retro-pass-1", role=Role.VIEWER))
+    basic = "Basic " + base64.b64encode(b"retro:retro-pass-1").decode()
+
+    def put(data: bytes) -> dict[str, Any]:
+        path = "/api/cloud-sync/config/retroarch.cfg"
+        event = {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": {"host": "door.example", "authorization": basic},
+            "requestContext": {
+                "http": {"method": "PUT", "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+                "requestId": f"door-{user.id}",
+                "routeKey": "$default",
+                "stage": "$default",
+            },
+            "body": base64.b64encode(data).decode(),
+            "isBase64Encoded": True,
+        }
+        return _functions("cloud_sync").lambda_handler(event, _Context())
+
+    assert put(b"video_driver = gl")["statusCode"] == 201
+    return lambda: put(b"video_driver = vulkan")
+
+
 FLOWS: dict[str, Callable[[], Callable[[], dict[str, Any]]]] = {
     "upload save (multipart, replaces in place)": _upload_save_over_same_name,
+    "upload save (multipart, slot with autocleanup)": _upload_to_slot_with_autocleanup,
     "upload state (multipart, new)": _upload_new_state,
     "direct upload complete": _direct_complete,
     "PUT /api/saves/{id}": _replace_save,
     "POST /api/saves/delete": _delete_saves,
+    "gallery screenshot (replaces the same name)": _gallery_screenshot_over_same_name,
+    "RetroArch door PUT (replaces a plain file)": _door_put_over_plain_file,
 }
 
 
@@ -259,7 +319,7 @@ def test_fault_injection_leaves_no_dangling_record_and_no_orphaned_bytes(
     # Given the flow's AWS calls, recorded without faults (and the flow succeeding)
     baseline = FaultPlan()
     response = _run(flow, baseline)
-    assert response is not None and response["statusCode"] in (200, 201), response
+    assert response is not None and response["statusCode"] in (200, 201, 204), response
     _check_invariants(f"{flow_name}, no fault")
     calls = baseline.calls
     assert len(calls) >= 5, calls
