@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
 import sys
 import tempfile
 import threading
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from local_stack.gateway import FunctionUrlGateway, Gateway, GatewayServer
-from local_stack.lambda_runtime import FunctionSpec, InProcessInvoker, Invoker, ProcessInvoker
+from local_stack.lambda_runtime import FunctionSpec, InProcessInvoker, Invocation, Invoker, ProcessInvoker
 from local_stack.moto_server import MotoServer
 from local_stack.persistence import DataStore
 from local_stack.resolver import NO_VALUE, Resolver
@@ -138,6 +141,8 @@ class LocalStack:
         self._thread: threading.Thread | None = None
         self._function_url_port = function_url_port
         self._url_servers: dict[str, GatewayServer] = {}
+        self._schedules_stopped = threading.Event()
+        self._specs: dict[str, FunctionSpec] = {}
 
     @property
     def base_url(self) -> str:
@@ -174,7 +179,7 @@ class LocalStack:
         region = self._environment.set_default("AWS_DEFAULT_REGION", "us-east-1")
         resolver = Resolver(template, region, self._parameter_overrides)
         variables, unresolved = function_environment(template, resolver)
-        specs = _function_specs(template, resolver)
+        specs = self._specs = _function_specs(template, resolver)
         if self.data_dir is None:
             self.data_dir = Path(tempfile.mkdtemp(prefix="cloudsaves-"))
         elif self._fresh and self.data_dir.exists():
@@ -213,12 +218,22 @@ class LocalStack:
                 name=function_url.function,
                 daemon=True,
             ).start()
+        self._schedules_stopped.clear()
+        for schedule in template.schedules:
+            # As EventBridge does: the first run one period after the stack starts, then every period.
+            threading.Thread(
+                target=self._run_on_schedule,
+                args=(specs[schedule.function], schedule.every_seconds, region),
+                name=f"schedule-{schedule.function}",
+                daemon=True,
+            ).start()
         if self._create_admin:
             self.admin_created = self._ensure_admin()
         return self.base_url
 
     def stop(self) -> None:
         """Stop serving, end the Lambda environments, forget moto's data; safe to call twice."""
+        self._schedules_stopped.set()
         for server in self._url_servers.values():
             server.shutdown()
             server.server_close()
@@ -252,6 +267,34 @@ class LocalStack:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()
+
+    def invoke_scheduled(self, function: str, region: str = "us-east-1") -> str | None:
+        """Run a scheduled function once now, with EventBridge's event; its JSON result (or raises)."""
+        if self._invoker is None:
+            raise RuntimeError("local stack not started")
+        spec = self._specs[function]
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": region,
+            "resources": [f"arn:aws:events:{region}:123456789012:rule/{function}"],
+            "detail": {},
+        }
+        result = self._invoker.invoke(Invocation(spec, json.dumps(event), str(uuid.uuid4())), spec.timeout)
+        if result.error or result.timed_out:
+            raise RuntimeError(f"{function} failed: {result.error or 'timed out'}")
+        return result.payload
+
+    def _run_on_schedule(self, spec: FunctionSpec, every_seconds: int, region: str) -> None:
+        while not self._schedules_stopped.wait(every_seconds):
+            try:
+                self.invoke_scheduled(spec.name, region)
+            except Exception as error:  # a failed run is logged; the next one comes anyway
+                _note(f"scheduled {spec.name}: {error}")
 
     def _configure_environment(self, moto_url: str, variables: dict[str, str]) -> None:
         env = self._environment

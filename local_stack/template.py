@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,14 @@ class FunctionUrl:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """A function's ``Schedule`` event (EventBridge): invoked every ``every_seconds``."""
+
+    function: str  # logical id
+    every_seconds: int
+
+
+@dataclass(frozen=True)
 class Authorizer:
     """A Lambda REQUEST authorizer of the HTTP API."""
 
@@ -124,6 +133,7 @@ class Template:
     routes: list[Route] = field(default_factory=list)
     authorizers: dict[str, Authorizer] = field(default_factory=dict)
     function_urls: list[FunctionUrl] = field(default_factory=list)
+    schedules: list[Schedule] = field(default_factory=list)
     layer_dirs: list[Path] = field(default_factory=list)
 
     def of_type(self, resource_type: str) -> list[Resource]:
@@ -160,6 +170,7 @@ def load_template(path: str | Path) -> Template:
             template.authorizers[_authorizer_key(api_id, name)] = authorizer
     for function in template.of_type("AWS::Serverless::Function"):
         template.routes.extend(_routes(function, apis, implicit_api))
+        template.schedules.extend(_schedules(function))
         if "FunctionUrlConfig" in function.properties:
             template.function_urls.append(_function_url(function))
     template.layer_dirs = [
@@ -268,6 +279,24 @@ def _routes(resource: Resource, apis: dict[str, dict[str, Any]], implicit_api: d
             )
         )
     return routes
+
+
+_RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+
+
+def _schedules(resource: Resource) -> list[Schedule]:
+    """``Schedule`` events with a ``rate(N unit)`` expression (cron expressions are not run locally)."""
+    schedules = []
+    for event_name, event in (resource.properties.get("Events") or {}).items():
+        if event.get("Type") != "Schedule":
+            continue
+        expression = str((event.get("Properties") or {}).get("Schedule", ""))
+        match = re.fullmatch(r"rate\((\d+) (\w+)\)", expression.strip())
+        if match is None or match.group(2) not in _RATE_UNITS:
+            raise TemplateError(f"{resource.logical_id}.Events.{event_name}: only rate(N unit) runs locally")
+        every = int(match.group(1)) * _RATE_UNITS[match.group(2)]
+        schedules.append(Schedule(function=resource.logical_id, every_seconds=every))
+    return schedules
 
 
 def _function_url(resource: Resource) -> FunctionUrl:

@@ -71,13 +71,15 @@ def get_object(key: str) -> bytes:
     return bytes(response["Body"].read())
 
 
-def delete_objects(keys: Iterable[str | None]) -> None:
+def delete_objects(keys: Iterable[str | None]) -> set[str]:
     """Delete the current version of each key (best effort: a failure is logged, never raised).
 
     Called after the metadata no longer points at the bytes; the versioned bucket keeps them as
-    noncurrent versions for the retention period.
+    noncurrent versions for the retention period. Returns the keys deleted (the orphan-check ledger
+    keeps its notes about the others, so the sweep tries again).
     """
     wanted = sorted({key for key in keys if key})
+    deleted: set[str] = set()
     client: Any = s3_client()
     for start in range(0, len(wanted), _DELETE_BATCH):
         batch = wanted[start : start + _DELETE_BATCH]
@@ -88,8 +90,11 @@ def delete_objects(keys: Iterable[str | None]) -> None:
         except Exception:
             logger.exception("Could not delete objects", extra={"keys": batch})
             continue
-        if response.get("Errors"):
+        failed = {error.get("Key") for error in response.get("Errors", [])}
+        if failed:
             logger.warning("Some objects were not deleted", extra={"errors": response["Errors"]})
+        deleted.update(key for key in batch if key not in failed)
+    return deleted
 
 
 def presigned_get(key: str, file_name: str, ttl_seconds: int | None = None) -> PresignedGet:
@@ -175,6 +180,11 @@ def purge_staged(key: str) -> None:
     """Delete every version of a staged upload, so nothing of it stays recoverable."""
     if not key.startswith(STAGING_PREFIX):
         raise ValueError(f"{key!r} is not a staging key")
+    purge_object(key)
+
+
+def purge_object(key: str) -> None:
+    """Delete every version (and delete marker) of exactly `key`: bytes no record ever pointed at."""
     client: Any = s3_client()
     for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket(), Prefix=key):
         versions = [

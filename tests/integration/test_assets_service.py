@@ -299,11 +299,11 @@ def test_guard_race_loser_gets_409_and_its_bytes_are_removed(monkeypatch: pytest
     original = AssetsRepository.create_in_slot
     raced: list[Any] = []
 
-    def deck_commits_first(self, record, seen_revision):
+    def deck_commits_first(self, record, seen_revision, *ledger):
         if not raced:
             raced.append(None)
             raced[0] = upload(b"from-deck", slot="auto", device_id=deck)
-        return original(self, record, seen_revision)
+        return original(self, record, seen_revision, *ledger)
 
     monkeypatch.setattr(AssetsRepository, "create_in_slot", deck_commits_first)
     # When the laptop's commit runs after its check passed, but the deck committed in between

@@ -67,6 +67,9 @@ Resources:
         Public:
           Type: HttpApi
           Properties: {ApiId: !Ref Api, Method: ANY, Path: /public/echo, Auth: {Authorizer: NONE}}
+        Nightly:
+          Type: Schedule
+          Properties: {Schedule: rate(1 day)}
   SummaryFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -437,3 +440,12 @@ def test_local_stack_function_url_refuses_payloads_lambda_refuses(
     response = api.put(f"{url}big", data=b"\x00" * (5 * 1024 * 1024))  # > 6 MB once base64
 
     assert response.status_code == 413
+
+
+def test_local_stack_runs_a_scheduled_function_with_eventbridges_event(stack: LocalStack) -> None:
+    payload = stack.invoke_scheduled("EchoFunction")
+
+    assert payload is not None
+    event = json.loads(json.loads(payload)["body"])["event"]
+    assert (event["source"], event["detail-type"], event["detail"]) == ("aws.events", "Scheduled Event", {})
+    assert event["resources"][0].endswith(":rule/EchoFunction")

@@ -274,3 +274,25 @@ Resources:
     path.write_text(body.replace("CONFIG", config))
     with pytest.raises(TemplateError, match=error):
         load_template(path)
+
+
+def test_local_stack_template_reads_rate_schedules_and_refuses_cron(tmp_path: Path) -> None:
+    from local_stack.template import Schedule
+
+    schedules = load_template(ROOT / "template.yaml").schedules
+    assert Schedule("ReconcileObjectsFunction", 900) in schedules
+
+    cron = """
+Resources:
+  Nightly:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: nightly/
+      Handler: app.lambda_handler
+      Runtime: python3.13
+      Events:
+        Night: {Type: Schedule, Properties: {Schedule: "cron(0 3 * * ? *)"}}
+"""
+    (tmp_path / "template.yaml").write_text(cron)
+    with pytest.raises(TemplateError, match="rate"):
+        load_template(tmp_path / "template.yaml")

@@ -16,6 +16,8 @@ FUNCTION = "AWS::Serverless::Function"
 AUTHORIZER = "AuthorizerFunction"
 # A protocol door with methods the HTTP API does not route: served by its own function URL instead.
 FUNCTION_URL_DOORS = {"CloudSyncFunction"}
+# Run by EventBridge on a schedule, never by a request: exempt from the route rules, explicitly.
+SCHEDULED_FUNCTIONS = {"ReconcileObjectsFunction"}
 PUBLIC_ROUTES = {
     ("GET", "/api/heartbeat"),
     ("POST", "/api/token"),
@@ -102,7 +104,8 @@ def _inline_actions(function: dict[str, Any]) -> list[str]:
 
 def test_template_functions_are_one_per_endpoint() -> None:
     # Given every function but the authorizer and the function-URL door
-    endpoints = {name: fn for name, fn in FUNCTIONS.items() if name not in {AUTHORIZER, *FUNCTION_URL_DOORS}}
+    exempt = {AUTHORIZER, *FUNCTION_URL_DOORS, *SCHEDULED_FUNCTIONS}
+    endpoints = {name: fn for name, fn in FUNCTIONS.items() if name not in exempt}
 
     # Then each answers exactly one HttpApi route, on the stack's own API, and the authorizer none
     assert len(endpoints) >= 40
@@ -111,6 +114,28 @@ def test_template_functions_are_one_per_endpoint() -> None:
         assert [e["Type"] for e in events.values()] == ["HttpApi"], name
         assert next(iter(events.values()))["Properties"].get("ApiId") == {"Ref": "HttpApi"}, name
     assert "Events" not in FUNCTIONS[AUTHORIZER]["Properties"]
+
+
+def test_template_scheduled_functions_have_one_schedule_and_no_route_or_url() -> None:
+    scheduled = {
+        name
+        for name, fn in FUNCTIONS.items()
+        if any(e["Type"] == "Schedule" for e in fn["Properties"].get("Events", {}).values())
+    }
+    assert scheduled == SCHEDULED_FUNCTIONS
+    for name in SCHEDULED_FUNCTIONS:
+        props = FUNCTIONS[name]["Properties"]
+        assert [e["Type"] for e in props["Events"].values()] == ["Schedule"], name
+        assert next(iter(props["Events"].values()))["Properties"]["Schedule"] == "rate(15 minutes)"
+        assert "FunctionUrlConfig" not in props
+        # it deletes bytes: only under users/ (never staging/, whose lifecycle rule owns it)
+        resources = [
+            s["Resource"]
+            for p in props["Policies"]
+            for s in _statements(p)
+            if "s3:DeleteObject" in s["Action"]
+        ]
+        assert resources == [{"Fn::Sub": "${Bucket.Arn}/users/*"}]
 
 
 def test_template_each_route_has_exactly_one_function() -> None:

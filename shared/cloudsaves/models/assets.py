@@ -84,6 +84,7 @@ class StoredFile:
     file_size_bytes: int
     content_hash: str  # cloudsaves.hashing.content_hash of the bytes
     object_key: str
+    noted_at: str | None = None  # when its pending orphan-check note was filed (services.orphans)
 
 
 # --- API models -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ member or claim whose asset is gone as absent (`dangling`), and the writers repl
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -245,8 +245,13 @@ class AssetsRepository:
 
     # --- writes that guard: each raises ConcurrentUpdate when what it was decided on has changed ----
 
-    def create_in_slot(self, record: SaveRecord, seen_revision: int | None) -> None:
-        """Add a save to its slot, if the slot's revision is still `seen_revision` (None: no head yet)."""
+    def create_in_slot(
+        self, record: SaveRecord, seen_revision: int | None, ledger: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        """Add a save to its slot, if the slot's revision is still `seen_revision` (None: no head yet).
+
+        `ledger`: the orphan-check ledger's actions, committed in the same transaction (every writer here).
+        """
         assert record.slot is not None
         pk = keys.slot_pk(record.user_id, record.rom_id, record.slot)
         if seen_revision is None:
@@ -267,9 +272,11 @@ class AssetsRepository:
                     "ExpressionAttributeValues": {":seen": seen_revision, ":next": seen_revision + 1},
                 }
             }
-        self._transact([self._put_new(self._item(record)), head, {"Put": self._member_put(record)}])
+        self._transact([self._put_new(self._item(record)), head, {"Put": self._member_put(record)}, *ledger])
 
-    def create_named(self, record: AnyRecord, dangling_id: int | None) -> None:
+    def create_named(
+        self, record: AnyRecord, dangling_id: int | None, ledger: Sequence[dict[str, Any]] = ()
+    ) -> None:
         """Add an asset and claim its name: free, or held by `dangling_id` (an asset that is gone)."""
         claim = {
             "pk": keys.asset_name_pk(self._kind, record.user_id, record.rom_id, record.file_name),
@@ -282,9 +289,9 @@ class AssetsRepository:
         else:
             put_claim["ConditionExpression"] = "asset_id = :dangling"
             put_claim["ExpressionAttributeValues"] = {":dangling": dangling_id}
-        self._transact([self._put_new(self._item(record)), {"Put": put_claim}])
+        self._transact([self._put_new(self._item(record)), {"Put": put_claim}, *ledger])
 
-    def update_content(self, change: ContentChange) -> None:
+    def update_content(self, change: ContentChange, ledger: Sequence[dict[str, Any]] = ()) -> None:
         """Write new content and/or screenshot in place, if the asset is still at `seen_version`.
 
         A slot save also moves its member item and bumps the slot revision (it may now be the newest).
@@ -356,7 +363,7 @@ class AssetsRepository:
                     }
                 },
             ]
-        self._transact(actions)
+        self._transact([*actions, *ledger])
 
     def delete_owned(self, records: Iterable[AnyRecord]) -> None:
         """Delete every asset or none (one transaction; each still owned by its user and unchanged)."""

@@ -12,6 +12,7 @@ The manifest reads the whole partition: a bounded number of Query pages, one ite
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,8 +155,16 @@ class CloudSyncRepository:
             ExpressionAttributeValues={":at": deleted_at, ":path": path},
         )
 
-    def put_file(self, user_id: int, path_key: str, entry: FileEntry) -> FileEntry | None:
-        """Write a plain file's entry; returns the entry it replaced (its bytes are the caller's to drop)."""
+    def replace_file(
+        self,
+        user_id: int,
+        path_key: str,
+        entry: FileEntry,
+        seen: FileEntry | None,
+        ledger: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Write a plain file's entry over `seen` (None: over nothing); ConcurrentUpdate when the path
+        changed meanwhile. `ledger`: the orphan-check ledger's actions, in the same transaction."""
         item = {
             "pk": keys.cloud_sync_pk(user_id),
             "sk": keys.cloud_sync_file_sk(path_key),
@@ -167,8 +176,14 @@ class CloudSyncRepository:
         }
         if entry.deleted_at is not None:
             item["deleted_at"] = entry.deleted_at
-        old = self._table.put_item(Item=item, ReturnValues="ALL_OLD").get("Attributes")
-        return _file(old) if old else None
+        put: dict[str, Any] = {"TableName": self._table.name, "Item": item}
+        if seen is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "object_key = :key AND updated_at = :seen"
+            put["ExpressionAttributeValues"] = {":key": seen.object_key, ":seen": seen.updated_at}
+        with conditional_write():
+            self._table.meta.client.transact_write_items(TransactItems=[{"Put": put}, *ledger])
 
     @staticmethod
     def _asset_key(user_id: int, kind: Kind, rom_id: int, name: str) -> dict[str, str]:

@@ -232,3 +232,31 @@ PLATFORMS_GSI1PK = "PLATFORMS"
 def platform_count_pk(platform_id: int) -> str:
     """A platform's item: its ROM count, moved with each ROM upsert, and what the catalog knows of it."""
     return f"PLATFORM#{platform_id}"
+
+
+# --- the orphan-check ledger (cloudsaves.repositories.object_ledger) -------------------------------
+
+# Notes of one hour are spread over this many partitions, so neither the writers nor the sweep meet
+# on one hot item; the sweep reads them all.
+ORPHAN_CHECK_SHARDS = 16
+ORPHAN_CHECK_CURSOR_PK = "ORPHANCHECK#CURSOR"
+
+
+def orphan_check_hour(moment_iso: str) -> str:
+    """The hour a note is filed under (`yyyy-mm-ddThh`), from an ISO timestamp."""
+    return moment_iso[:13]
+
+
+def orphan_check_pk(hour: str, object_key: str) -> str:
+    """A note about `object_key` filed in `hour`: pk `ORPHANCHECK#<hour>#<shard>`, sk the object key."""
+    return orphan_check_shard_pk(hour, _shard(object_key))
+
+
+def orphan_check_shard_pk(hour: str, shard: int) -> str:
+    return f"ORPHANCHECK#{hour}#{shard}"
+
+
+def _shard(object_key: str) -> int:
+    import zlib
+
+    return zlib.crc32(object_key.encode()) % ORPHAN_CHECK_SHARDS

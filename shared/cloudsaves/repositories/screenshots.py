@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from cloudsaves.models.screenshots import ScreenshotRecord
@@ -25,8 +26,11 @@ class ScreenshotsRepository:
         claim = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
         return self.get(int(claim["screenshot_id"])) if claim else None
 
-    def create(self, shot: ScreenshotRecord) -> None:
-        """Record and name claim together; ConcurrentUpdate when either exists (the caller re-reads)."""
+    def create(self, shot: ScreenshotRecord, ledger: Sequence[dict[str, Any]] = ()) -> None:
+        """Record and name claim together; ConcurrentUpdate when either exists (the caller re-reads).
+
+        `ledger`: the orphan-check ledger's actions, committed in the same transaction (every writer here).
+        """
         name = self._table.name
         claim = {
             "pk": keys.screenshot_name_pk(shot.user_id, shot.rom_id, shot.file_name),
@@ -38,18 +42,23 @@ class ScreenshotsRepository:
                 TransactItems=[
                     {"Put": {"TableName": name, "Item": _item(shot), "ConditionExpression": _NEW}},
                     {"Put": {"TableName": name, "Item": claim, "ConditionExpression": _NEW}},
+                    *ledger,
                 ]
             )
 
-    def replace_file(self, old: ScreenshotRecord, new: ScreenshotRecord) -> None:
+    def replace_file(
+        self, old: ScreenshotRecord, new: ScreenshotRecord, ledger: Sequence[dict[str, Any]] = ()
+    ) -> None:
         """New bytes for the same screenshot, if nobody changed (replaced, shared) or deleted it since `old`
         was read: every write moves `updated_at`."""
+        put = {
+            "TableName": self._table.name,
+            "Item": _item(new),
+            "ConditionExpression": "object_key = :key AND updated_at = :seen",
+            "ExpressionAttributeValues": {":key": old.object_key, ":seen": old.updated_at},
+        }
         with conditional_write():
-            self._table.put_item(
-                Item=_item(new),
-                ConditionExpression="object_key = :key AND updated_at = :seen",
-                ExpressionAttributeValues={":key": old.object_key, ":seen": old.updated_at},
-            )
+            self._table.meta.client.transact_write_items(TransactItems=[{"Put": put}, *ledger])
 
     def set_public(self, shot: ScreenshotRecord, is_public: bool, updated_at: str) -> ScreenshotRecord:
         """ConcurrentUpdate when it was deleted meanwhile."""
@@ -63,7 +72,7 @@ class ScreenshotsRepository:
             )["Attributes"]
         return ScreenshotRecord.model_validate(plain(item))
 
-    def delete(self, shot: ScreenshotRecord) -> None:
+    def delete(self, shot: ScreenshotRecord, ledger: Sequence[dict[str, Any]] = ()) -> None:
         """Record and claim go together; ConcurrentUpdate when it was deleted meanwhile."""
         name = self._table.name
         with conditional_write():
@@ -85,6 +94,7 @@ class ScreenshotsRepository:
                             },
                         }
                     },
+                    *ledger,
                 ]
             )
 

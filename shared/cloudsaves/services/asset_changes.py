@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Literal, overload
 
-from cloudsaves import storage
 from cloudsaves.errors import BadRequest, ConcurrentUpdate, Conflict
 from cloudsaves.http import Principal
 from cloudsaves.models.assets import (
@@ -13,7 +12,7 @@ from cloudsaves.models.assets import (
     SaveSchema,
     StateSchema,
 )
-from cloudsaves.services import asset_records, asset_views
+from cloudsaves.services import asset_records, asset_views, orphans
 
 
 @overload
@@ -47,6 +46,7 @@ def delete_assets(kind: Kind, principal: Principal, asset_ids: list[int]) -> lis
         for asset_id in asset_ids:
             if asset_id not in found or found[asset_id].user_id != principal.user_id:
                 raise asset_records.not_found(kind, asset_id)
+        notes = orphans.note_removals(kind, found.values())  # before the delete: a death after it leaves them
         try:
             repo.delete_owned(found.values())
             break
@@ -56,7 +56,7 @@ def delete_assets(kind: Kind, principal: Principal, asset_ids: list[int]) -> lis
         raise Conflict(f"The {kind}s kept changing while being deleted; try again")
     records = list(found.values())
     repo.remove_index_entries(records)
-    storage.delete_objects(asset_records.all_keys(records))
+    orphans.release(notes)
     if kind == "save":
         from cloudsaves.services.sync import tombstone_emptied_slots
 

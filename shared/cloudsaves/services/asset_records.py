@@ -81,14 +81,6 @@ def count_session(kind: Kind, principal: Principal, session_id: int | None) -> N
     count_operation(principal, session_id)
 
 
-def replaced_keys(previous: AnyRecord | None, current: AnyRecord) -> list[str]:
-    """Object keys `previous` held that `current` no longer points at."""
-    if previous is None:
-        return []
-    old = set(all_keys([previous]))
-    return sorted(old - set(all_keys([current])))
-
-
 def all_keys(records: Iterable[AnyRecord]) -> list[str]:
     found: list[str] = []
     for record in records:

@@ -42,7 +42,8 @@ from cloudsaves.models.assets import (
 from cloudsaves.models.devices import DeviceRecord
 from cloudsaves.observability import logger, metrics
 from cloudsaves.repositories.assets import AssetsRepository, ContentChange
-from cloudsaves.services import asset_forms, asset_records, asset_views, cloud_sync_index
+from cloudsaves.repositories.object_ledger import LedgerNote
+from cloudsaves.services import asset_forms, asset_records, asset_views, cloud_sync_index, orphans
 from cloudsaves.services.devices import resolve_device, touch_last_seen
 from cloudsaves.services.roms import get_rom
 
@@ -78,6 +79,7 @@ class _Outcome:
     record: AnyRecord
     deduplicated: bool = False
     replaced: AnyRecord | None = None
+    retired: list[LedgerNote] = dataclasses.field(default_factory=list)  # noted keys `replaced` let go
 
 
 def check_upload_allowed(kind: Kind, principal: Principal, params: UploadParams, file_name: str) -> str:
@@ -197,14 +199,15 @@ def update_from_request(
     )
     written = [f.object_key for f in (stored, shot) if f is not None]
     try:
-        record, previous = _update_in_place(repo, kind, principal, asset_id, stored, shot, device, overwrite)
+        record, retired = _update_in_place(repo, kind, principal, asset_id, stored, shot, device, overwrite)
     except AppError:
-        storage.delete_objects(written)  # decided: nothing was written
+        orphans.discard((stored, shot))  # decided: nothing was written
         raise
     except BaseException:
+        # Their pending notes stay: the sweep deletes them unless the commit landed (it settles them).
         logger.warning("Update outcome unknown; keeping the uploaded objects", extra={"keys": written})
         raise
-    storage.delete_objects(asset_records.replaced_keys(previous, record))
+    orphans.release(retired)
     cloud_sync_index.note_commit(record)
     if device is not None:
         touch_last_seen(principal.user_id, device.id)
@@ -259,22 +262,22 @@ def _commit(context: _Context, stored: StoredFile, screenshot: StoredFile | None
     try:
         outcome = _commit_with_retries(context, stored, screenshot)
     except AppError as exc:
-        storage.delete_objects(written)  # decided: nothing was written, the bytes are nobody's
+        orphans.discard((stored, screenshot))  # decided: nothing was written, the bytes are nobody's
         if isinstance(exc, Conflict):
             metrics.add_metric(name="SyncConflicts", unit=MetricUnit.Count, value=1)
         raise
     except BaseException:
-        # The write may have landed (a timeout after DynamoDB applied it): keeping unreferenced bytes
-        # costs a little storage, deleting referenced ones would lose a save.
+        # The write may have landed (a timeout after DynamoDB applied it): deleting referenced bytes
+        # would lose a save. Their pending notes decide: the commit settles them, else the sweep deletes.
         logger.warning("Commit outcome unknown; keeping the uploaded objects", extra={"keys": written})
         raise
     if outcome.deduplicated:
-        storage.delete_objects(written)
+        orphans.discard((stored, screenshot))
         metrics.add_metric(name="DeduplicatedUploads", unit=MetricUnit.Count, value=1)
         return outcome
     metrics.add_metric(name=f"{context.kind.capitalize()}Uploads", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="UploadedBytes", unit=MetricUnit.Bytes, value=stored.file_size_bytes)
-    storage.delete_objects(asset_records.replaced_keys(outcome.replaced, outcome.record))
+    orphans.release(outcome.retired)
     cloud_sync_index.note_commit(outcome.record)
     principal = context.principal
     if context.device is not None:
@@ -313,7 +316,7 @@ def _commit_to_slot(
     moment = _after(latest.updated_at if latest else None)
     record = _new_record(context, stored, screenshot, moment, apply_slot_tag(stored.file_name, moment))
     assert isinstance(record, SaveRecord)
-    repo.create_in_slot(record, revision)
+    repo.create_in_slot(record, revision, orphans.commit_actions((stored, screenshot)))
     return _Outcome(record)
 
 
@@ -323,7 +326,7 @@ def _commit_by_name(
     existing, dangling_id = _same_name(repo, context, stored.file_name)
     if existing is None:
         record = _new_record(context, stored, screenshot, _after(None), stored.file_name)
-        repo.create_named(record, dangling_id)
+        repo.create_named(record, dangling_id, orphans.commit_actions((stored, screenshot)))
         return _Outcome(record)
     if context.device is not None and not context.overwrite:
         _check_not_stale(existing, context.device, overwrite=False, content=True)
@@ -336,8 +339,10 @@ def _commit_by_name(
     if screenshot is not None:
         changes["screenshot"] = _screenshot_record(screenshot, moment)
     record, sync_device = _with_changes(existing, changes, context.device, moment)
-    repo.update_content(ContentChange(record, existing.version, existing.updated_at, sync_device))
-    return _Outcome(record, replaced=existing)
+    retired = orphans.replaced_notes(context.kind, existing, record)
+    change = ContentChange(record, existing.version, existing.updated_at, sync_device)
+    repo.update_content(change, orphans.commit_actions((stored, screenshot), retired))
+    return _Outcome(record, replaced=existing, retired=retired)
 
 
 def _update_in_place(
@@ -349,7 +354,8 @@ def _update_in_place(
     screenshot: StoredFile | None,
     device: DeviceRecord | None,
     overwrite: bool,
-) -> tuple[AnyRecord, AnyRecord]:
+) -> tuple[AnyRecord, list[LedgerNote]]:
+    """The rewritten record, and the notes of the keys it let go (filed in its transaction)."""
     for _ in range(asset_records.MAX_COMMIT_ATTEMPTS):
         current = asset_records.owned(kind, principal, asset_id)
         _check_not_stale(current, device, overwrite, content=stored is not None)
@@ -358,9 +364,11 @@ def _update_in_place(
         if screenshot is not None:
             changes["screenshot"] = _screenshot_record(screenshot, utcnow())
         record, sync_device = _with_changes(current, changes, device, moment)
+        retired = orphans.replaced_notes(kind, current, record)
         try:
-            repo.update_content(ContentChange(record, current.version, current.updated_at, sync_device))
-            return record, current
+            change = ContentChange(record, current.version, current.updated_at, sync_device)
+            repo.update_content(change, orphans.commit_actions((stored, screenshot), retired))
+            return record, retired
         except ConcurrentUpdate:
             asset_records.backoff()
     raise Conflict(f"The {kind} kept changing while being updated; try again")
@@ -528,9 +536,11 @@ def _autocleanup(context: _Context, keep: int) -> None:
         if member.save_id not in records:
             repo.delete_slot_member(user_id, rom_id, slot, member)
     live = [records[m.save_id] for m in members if m.save_id in records]
+    notes = orphans.note_removals("save", live[keep:])
     deleted = [record for record in live[keep:] if repo.delete_one(record)]
     repo.remove_index_entries(deleted)
-    storage.delete_objects(asset_records.all_keys(deleted))
+    gone = set(asset_records.all_keys(deleted))  # notes of saves that changed meanwhile: the sweep's
+    orphans.release([n for n in notes if n.object_key in gone])
 
 
 def _store(
@@ -544,14 +554,15 @@ def _store(
         if screenshot is not None:
             stored_shot = _put("screenshot", user_id, *screenshot)
     except BaseException:
-        storage.delete_objects(f.object_key for f in (stored_file, stored_shot) if f is not None)
+        orphans.discard((stored_file, stored_shot))
         raise
     return stored_file, stored_shot
 
 
 def _put(folder: str, user_id: int, name: str, data: bytes) -> StoredFile:
-    stored = StoredFile(name, len(data), content_hash(data), storage.new_object_key(folder, user_id, name))
-    storage.put_object(stored.object_key, data)
+    key = storage.new_object_key(folder, user_id, name)
+    stored = StoredFile(name, len(data), content_hash(data), key, noted_at=orphans.note_pending(key))
+    storage.put_object(key, data)
     return stored
 
 

@@ -19,21 +19,32 @@ from dataclasses import dataclass
 from cloudsaves import storage
 from cloudsaves.aws import table
 from cloudsaves.clock import now_iso
-from cloudsaves.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge
+from cloudsaves.errors import (
+    AppError,
+    BadRequest,
+    ConcurrentUpdate,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+)
 from cloudsaves.filenames import InvalidFileName, fold, fs_name_stem, sanitize_file_name
 from cloudsaves.hashing import content_hash, md5_hex
 from cloudsaves.http import Principal
 from cloudsaves.models.assets import AnyRecord, SaveRecord, StoredFile, UploadParams
 from cloudsaves.models.sync import Tombstone
 from cloudsaves.observability import logger
+from cloudsaves.repositories import keys
 from cloudsaves.repositories.cloud_sync import AssetEntry, FileEntry
+from cloudsaves.repositories.object_ledger import LedgerNote, Reference, retired_note
 from cloudsaves.repositories.sync import SyncRepository
-from cloudsaves.services import asset_records, asset_uploads
+from cloudsaves.services import asset_records, asset_uploads, orphans
 from cloudsaves.services import cloud_sync_paths as paths
 from cloudsaves.services.cloud_sync_index import cloud_sync_repository
 from cloudsaves.services.roms import roms_repository
 from cloudsaves.settings import get_settings
 
+_WRITE_ATTEMPTS = 5
 DIRECT_UPLOAD_HINT = (
     "use the direct-upload flow (POST /api/{kind}s/uploads, PUT to the URL, POST .../complete) instead"
 )
@@ -111,7 +122,10 @@ def delete_file(principal: Principal, path: str) -> None:
         if target.entry is None or not target.entry.md5:
             raise NotFound("File not found")
         tombstone = FileEntry(target.entry.path, "", target.entry.size, target.entry.object_key, now, now)
-        cloud_sync_repository().put_file(principal.user_id, fold(path), tombstone)
+        try:  # only over what was read: a write meanwhile must not point the entry back at retired bytes
+            cloud_sync_repository().replace_file(principal.user_id, fold(path), tombstone, target.entry)
+        except ConcurrentUpdate as exc:
+            raise Conflict("The file changed while being deleted; try again") from exc
         return
     record = _live_version(principal, target)
     if record is None or target.entry is None:
@@ -248,20 +262,40 @@ def _check_size(size: int, kind: str) -> None:
 
 def _write_plain(principal: Principal, path: str, data: bytes) -> bool:
     key = storage.new_object_key("file", principal.user_id, _object_name(path))
+    stored = StoredFile(path, len(data), "", key, orphans.note_pending(key))
     storage.put_object(key, data)
-    entry = FileEntry(path, md5_hex(data), len(data), key, now_iso())
-    replaced = cloud_sync_repository().put_file(principal.user_id, fold(path), entry)
-    if replaced is not None:
-        storage.delete_objects([replaced.object_key])  # the versioned bucket keeps it for the retention
-    return replaced is None or not replaced.md5
+    repo = cloud_sync_repository()
+    try:
+        for _ in range(_WRITE_ATTEMPTS):
+            seen = repo.get_file(principal.user_id, fold(path))
+            entry = FileEntry(path, md5_hex(data), len(data), key, now_iso())
+            retired = [_retired_note(principal, path, seen)] if seen is not None else []
+            try:
+                repo.replace_file(
+                    principal.user_id, fold(path), entry, seen, orphans.commit_actions([stored], retired)
+                )
+            except ConcurrentUpdate:
+                continue  # another device wrote the path meanwhile: read again
+            orphans.release(retired)  # the versioned bucket keeps the old bytes for the retention period
+            return seen is None or not seen.md5
+        raise Conflict("The file kept changing while being written; try again")
+    except AppError:
+        orphans.discard([stored])
+        raise
+
+
+def _retired_note(principal: Principal, path: str, seen: FileEntry) -> LedgerNote:
+    reference = Reference(
+        keys.cloud_sync_pk(principal.user_id), keys.cloud_sync_file_sk(fold(path)), "object_key"
+    )
+    return retired_note(seen.object_key, reference, now_iso())
 
 
 def _write_mapped(principal: Principal, target: _Mapped, data: bytes) -> None:
     kind, file_name = target.target.kind, target.target.file_name
-    stored = StoredFile(
-        file_name, len(data), content_hash(data), storage.new_object_key(kind, principal.user_id, file_name)
-    )
-    storage.put_object(stored.object_key, data)
+    key = storage.new_object_key(kind, principal.user_id, file_name)
+    stored = StoredFile(file_name, len(data), content_hash(data), key, orphans.note_pending(key))
+    storage.put_object(key, data)
     # overwrite: every RetroArch upload is a new version, never answered with an older duplicate (which
     # would leave the slot's head on other bytes than the device now holds).
     params = UploadParams(

@@ -14,14 +14,17 @@ from dataclasses import dataclass
 from cloudsaves import storage
 from cloudsaves.aws import table
 from cloudsaves.clock import now_iso
-from cloudsaves.errors import BadRequest, ConcurrentUpdate, Conflict, NotFound, PayloadTooLarge
+from cloudsaves.errors import AppError, BadRequest, ConcurrentUpdate, Conflict, NotFound, PayloadTooLarge
 from cloudsaves.http import Principal
 from cloudsaves.ids import new_int_id
 from cloudsaves.images import ALLOWED_IMAGE_EXTENSIONS, image_type
-from cloudsaves.models.assets import ScreenshotSchema
+from cloudsaves.models.assets import ScreenshotSchema, StoredFile
 from cloudsaves.models.screenshots import ScreenshotRecord
 from cloudsaves.multipart import MultipartError, parse_form
+from cloudsaves.repositories import keys
+from cloudsaves.repositories.object_ledger import LedgerNote, Reference, retired_note
 from cloudsaves.repositories.screenshots import ScreenshotsRepository
+from cloudsaves.services import orphans
 from cloudsaves.services.asset_forms import RequestBody, file_part, sanitized_name
 from cloudsaves.settings import get_settings
 
@@ -79,7 +82,9 @@ def upload_screenshot(principal: Principal, rom_id: int, upload: ScreenshotFile)
     rom = get_rom(rom_id)
     repo = screenshots_repository()
     key = storage.new_object_key("screenshot", principal.user_id, upload.file_name)
+    noted_at = orphans.note_pending(key)
     storage.put_object(key, upload.data)
+    stored = StoredFile(upload.file_name, len(upload.data), "", key, noted_at)
     try:
         for _ in range(_ATTEMPTS):
             now = now_iso()
@@ -97,18 +102,19 @@ def upload_screenshot(principal: Principal, rom_id: int, upload: ScreenshotFile)
                 created_at=existing.created_at if existing else now,
                 updated_at=now,
             )
+            retired = [_retired_note(existing)] if existing else []
             try:
                 if existing:
-                    repo.replace_file(existing, shot)
-                    storage.delete_objects([existing.object_key])
+                    repo.replace_file(existing, shot, orphans.commit_actions([stored], retired))
                 else:
-                    repo.create(shot)
+                    repo.create(shot, orphans.commit_actions([stored]))
             except ConcurrentUpdate:
                 continue  # a concurrent upload of the same name, or an id collision: read again
+            orphans.release(retired)
             return shot.to_schema()
         raise Conflict("The screenshot kept changing while being uploaded; try again")
-    except Exception:
-        storage.delete_objects([key])  # never bytes without a record
+    except AppError:
+        orphans.discard([stored])  # never bytes without a record
         raise
 
 
@@ -143,11 +149,17 @@ def share_screenshot(principal: Principal, screenshot_id: int, is_public: bool) 
 
 def delete_screenshot(principal: Principal, screenshot_id: int) -> None:
     shot = _owned(principal, screenshot_id)
+    retired = [_retired_note(shot)]
     try:
-        screenshots_repository().delete(shot)
+        screenshots_repository().delete(shot, orphans.commit_actions([], retired))
     except ConcurrentUpdate as exc:
         raise NotFound(NOT_FOUND) from exc
-    storage.delete_objects([shot.object_key])
+    orphans.release(retired)
+
+
+def _retired_note(shot: ScreenshotRecord) -> LedgerNote:
+    reference = Reference(keys.screenshot_pk(shot.id), keys.PROFILE, "object_key")
+    return retired_note(shot.object_key, reference, now_iso())
 
 
 def _owned(principal: Principal, screenshot_id: int) -> ScreenshotRecord:

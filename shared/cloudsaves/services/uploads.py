@@ -39,7 +39,7 @@ from cloudsaves.models.uploads import (
 )
 from cloudsaves.observability import metrics
 from cloudsaves.repositories.uploads import UploadsRepository
-from cloudsaves.services import asset_downloads, asset_records, asset_uploads
+from cloudsaves.services import asset_downloads, asset_records, asset_uploads, orphans
 from cloudsaves.settings import get_settings
 
 # A claim older than Lambda's longest run belongs to a completer that died: another may take over.
@@ -184,7 +184,7 @@ def _commit(
         repo.release(reservation.upload_id, token)  # nothing committed: the client may PUT again
         raise Unprocessable(str(exc)) from None
     except BaseException:
-        storage.delete_objects(f.object_key for f in stored)
+        orphans.discard(stored)
         repo.release(reservation.upload_id, token)  # unexpected: a retry starts over from the staged bytes
         raise
     try:
@@ -239,8 +239,9 @@ def _check_and_copy(user_id: int, kind: str, file: StagedFile) -> StoredFile:
         raise _Mismatch(f"{label} is {staged.size} bytes, {file.file_size_bytes} were reserved")
     content_hash = _verified_hash(file, staged.version_id, label)
     final_key = storage.new_object_key(kind, user_id, file.file_name)
+    noted_at = orphans.note_pending(final_key)
     storage.copy_staged(file.staging_key, final_key, staged)
-    return StoredFile(file.file_name, file.file_size_bytes, content_hash, final_key)
+    return StoredFile(file.file_name, file.file_size_bytes, content_hash, final_key, noted_at)
 
 
 def _verified_hash(file: StagedFile, version_id: str | None, label: str) -> str:
@@ -276,7 +277,7 @@ def _verified_hash(file: StagedFile, version_id: str | None, label: str) -> str:
 
 
 def _discard(staged: list[StagedFile], stored: list[StoredFile]) -> None:
-    storage.delete_objects(f.object_key for f in stored)
+    orphans.discard(stored)
     for file in staged:
         storage.purge_staged(file.staging_key)
 
