@@ -20,7 +20,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from cloudsaves import storage
 from cloudsaves.aws import table
 from cloudsaves.clock import utcnow
-from cloudsaves.errors import AppError, BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from cloudsaves.errors import (
+    AppError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unprocessable,
+)
 from cloudsaves.filenames import InvalidFileName, sanitize_file_name
 from cloudsaves.hashing import base64_to_hex, content_hash_file
 from cloudsaves.http import Principal
@@ -192,8 +200,9 @@ def _commit(
         record = asset_uploads.commit_upload(
             kind, principal, params, stored[0], stored[1] if len(stored) > 1 else None, reservation.record_id
         )
-    except Forbidden:
-        repo.release(reservation.upload_id, token)  # about this caller's scopes, not the upload: retryable
+    except (Forbidden, ServiceUnavailable):
+        # About this caller's scopes or a busy table, not the upload: the staged bytes stay, a retry commits.
+        repo.release(reservation.upload_id, token)
         raise
     except AppError as exc:
         # Refused (409 guard, ROM or device gone...): final, and every retry answers the same.
