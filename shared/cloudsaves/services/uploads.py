@@ -50,8 +50,9 @@ from cloudsaves.repositories.uploads import UploadsRepository
 from cloudsaves.services import asset_downloads, asset_records, asset_uploads
 from cloudsaves.settings import get_settings
 
-# A claim older than Lambda's longest run belongs to a completer that died: another may take over.
-CLAIM_LEASE = timedelta(seconds=960)
+# A claim older than the complete functions' Timeout (120 s in template.yaml) belongs to a completer
+# that died: another may take over. A test ties the two.
+CLAIM_LEASE = timedelta(seconds=130)
 # How long a complete waits for a concurrent one on the same upload before answering 409.
 WAIT_FOR_OTHER_SECONDS = 10.0
 _POLL_SECONDS = 0.2
