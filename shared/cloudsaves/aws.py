@@ -21,7 +21,12 @@ def _session() -> Any:
 @functools.cache
 def table() -> Table:
     """The service's DynamoDB table (resource API: plain Python values in and out)."""
-    return _session().resource("dynamodb").Table(get_settings().table_name)
+    from cloudsaves.repositories.dynamo import retry_busy_transaction
+
+    resource = _session().resource("dynamodb")
+    # botocore retries throttled single calls but not a transaction cancelled for being busy.
+    resource.meta.client.meta.events.register("needs-retry.dynamodb", retry_busy_transaction)
+    return resource.Table(get_settings().table_name)
 
 
 @functools.cache

@@ -379,6 +379,23 @@ def test_autocleanup_keeps_the_newest_n(limit: int, kept: int) -> None:
     assert len(items_with_prefix("SLOT#")) == 1 + kept
 
 
+def test_autocleanup_deletes_a_bounded_number_per_upload_and_the_next_upload_goes_on() -> None:
+    # Given a slot 15 saves deep that never asked for autocleanup
+    older = [upload(f"v{i}".encode(), slot="auto") for i in range(15)]
+
+    # When one upload asks to keep 1, then another
+    newest = upload(b"v15", slot="auto", autocleanup=True, autocleanup_limit=1)
+    after_first = asset_reads.list_assets("save", USER, slot="auto", limit=100).items
+    last = upload(b"v16", slot="auto", autocleanup=True, autocleanup_limit=1)
+
+    # Then the first deleted only AUTOCLEANUP_DELETES_PER_UPLOAD of the 15, and the second the rest
+    assert asset_uploads.AUTOCLEANUP_DELETES_PER_UPLOAD == 10
+    assert [s.id for s in after_first] == [newest.id] + [s.id for s in reversed(older)][10:]
+    assert [s.id for s in asset_reads.list_assets("save", USER, slot="auto", limit=100).items] == [last.id]
+    assert len(object_keys()) == 1
+    assert len(items_with_prefix("SLOT#")) == 2  # head + one member
+
+
 def test_autocleanup_without_slot_does_nothing() -> None:
     upload(b"a", "a.sav", autocleanup=True, autocleanup_limit=1)
     upload(b"b", "b.sav", autocleanup=True, autocleanup_limit=1)

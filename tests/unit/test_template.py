@@ -29,6 +29,7 @@ PUBLIC_ROUTES = {
     ("POST", "/api/client-tokens/exchange"),
 }
 # GET .../content records which device synced what, so these two GETs may write.
+COMPLETE_FUNCTIONS = ("CompleteSaveUploadFunction", "CompleteStateUploadFunction")
 RECORDS_DEVICE_SYNC = {"DownloadSaveFunction", "DownloadStateFunction"}
 WRITE_POLICY_TEMPLATES = {
     "DynamoDBCrudPolicy",
@@ -430,3 +431,15 @@ def test_template_authorizer_cache_is_short_by_default() -> None:
     # refusals are cached as long as acceptances: keep both short (README "Security")
     assert identity["ReauthorizeEvery"] == {"Ref": "AuthorizerCacheSeconds"}
     assert TEMPLATE["Parameters"]["AuthorizerCacheSeconds"]["Default"] <= 60
+
+
+def test_template_complete_claim_lease_just_outlives_the_complete_functions() -> None:
+    from cloudsaves.services.uploads import CLAIM_LEASE, WAIT_FOR_OTHER_SECONDS
+
+    timeouts = {FUNCTIONS[name]["Properties"]["Timeout"] for name in COMPLETE_FUNCTIONS}
+    lease = CLAIM_LEASE.total_seconds()
+
+    # a live completer's claim is never taken over; a dead one's is free again soon after
+    assert len(timeouts) == 1 and max(timeouts) < lease <= max(timeouts) + 30
+    # a complete waiting for another one gives up well inside its own run
+    assert WAIT_FOR_OTHER_SECONDS < max(timeouts) / 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -12,20 +13,73 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cloudsaves.errors import BadRequest, ConcurrentUpdate
+from cloudsaves.errors import BadRequest, ConcurrentUpdate, ServiceUnavailable
 
-_LOST_RACE = {"ConditionalCheckFailedException", "TransactionCanceledException"}
+# Codes DynamoDB answers when it is too busy for a request right now; a retry may succeed.
+_BUSY_CODES = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "TransactionConflictException",
+}
+# A transaction's cancellation reasons (one per action, "None" for an action that was fine).
+_BUSY_REASONS = {
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+    "TransactionConflict",
+}
+# botocore's own handler retries the throttled codes; these two it leaves alone.
+_RETRIED_HERE = {"TransactionCanceledException", "TransactionConflictException"}
+# Retries of a transaction DynamoDB cancelled only for being busy (botocore retries throttled single
+# calls itself, but not these): jittered, doubling from 50 ms, under a second in all.
+BUSY_ATTEMPTS = 5
+_BUSY_BASE_SECONDS = 0.05
+BUSY_DETAIL = "The service is busy; retry shortly"
 
 
 @contextmanager
 def conditional_write() -> Iterator[None]:
-    """Turn a failed condition (or a cancelled transaction) into ConcurrentUpdate, in one place."""
+    """Map a write's failure in one place: a failed condition is ConcurrentUpdate (a lost race);
+    DynamoDB being busy (throttled, or a transaction cancelled only for that) is ServiceUnavailable (503)."""
     try:
         yield
     except ClientError as exc:
-        if exc.response["Error"]["Code"] in _LOST_RACE:
+        code = exc.response["Error"]["Code"]
+        if code == "ConditionalCheckFailedException":
             raise ConcurrentUpdate(exc.response["Error"].get("Message", "")) from exc
+        if code == "TransactionCanceledException":
+            reasons = cancellation_reasons(exc.response)
+            if not reasons or "ConditionalCheckFailed" in reasons:
+                raise ConcurrentUpdate(exc.response["Error"].get("Message", "")) from exc
+        if is_busy(exc.response):
+            raise ServiceUnavailable(BUSY_DETAIL) from exc
         raise
+
+
+def cancellation_reasons(response: dict[str, Any]) -> list[str]:
+    return [str(reason.get("Code", "None")) for reason in response.get("CancellationReasons") or []]
+
+
+def is_busy(response: dict[str, Any]) -> bool:
+    """True when DynamoDB refused the request only for being busy: the same request may succeed later."""
+    code = response.get("Error", {}).get("Code")
+    if code in _BUSY_CODES:
+        return True
+    if code != "TransactionCanceledException":
+        return False
+    reasons = [r for r in cancellation_reasons(response) if r != "None"]
+    return bool(reasons) and all(r in _BUSY_REASONS for r in reasons)
+
+
+def retry_busy_transaction(response: Any, attempts: int, **_: Any) -> float | None:
+    """botocore `needs-retry` hook: seconds to wait before retrying a busy-cancelled transaction."""
+    if response is None or attempts >= BUSY_ATTEMPTS:
+        return None
+    parsed = response[1]
+    if parsed.get("Error", {}).get("Code") not in _RETRIED_HERE or not is_busy(parsed):
+        return None
+    return random.uniform(0, _BUSY_BASE_SECONDS * 2 ** (attempts - 1))
 
 
 def plain(value: Any) -> Any:

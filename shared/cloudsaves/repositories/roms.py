@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from cloudsaves.clock import now_iso
-from cloudsaves.errors import ConcurrentUpdate
+from cloudsaves.errors import ConcurrentUpdate, ServiceUnavailable
 from cloudsaves.filenames import fold, fs_name_stem
 from cloudsaves.models.roms import RomSchema
 from cloudsaves.repositories import keys
@@ -78,8 +78,8 @@ class RomsRepository:
                 with conditional_write():
                     self._table.meta.client.transact_write_items(TransactItems=self._upsert_items(rom, old))
                 return
-            except ConcurrentUpdate:
-                continue
+            except (ConcurrentUpdate, ServiceUnavailable):
+                continue  # lost to another writer, or the count item is hot: back off and ask again
         raise ConcurrentUpdate(f"ROM {rom.id} kept changing while being written")
 
     def page(self, platform_ids: list[int], limit: int, offset: int) -> tuple[list[RomSchema], int]:

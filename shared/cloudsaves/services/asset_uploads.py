@@ -50,6 +50,8 @@ from cloudsaves.services.roms import get_rom
 SLOT_CONFLICT = "Slot has a newer save since your last sync"
 SAVE_CONFLICT = "Save has been updated since your last sync"
 AUTOCLEANUP_MIN, AUTOCLEANUP_MAX = 1, 100
+# Saves one upload's autocleanup deletes at most (after its commit, so bounded): the next upload goes on.
+AUTOCLEANUP_DELETES_PER_UPLOAD = 10
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
@@ -524,11 +526,15 @@ def _check_not_stale(
 
 
 def _autocleanup(context: _Context, keep: int) -> None:
-    """Keep the slot's newest `keep` saves; delete the older ones, their index entries and bytes."""
+    """Keep the slot's newest `keep` saves; delete older ones, their index entries and bytes.
+
+    Only the newest `keep` + AUTOCLEANUP_DELETES_PER_UPLOAD members are looked at: a slot far over its
+    limit shrinks by that many per upload.
+    """
     assert context.slot is not None
     repo = asset_records.assets_repository("save")
     user_id, rom_id, slot = context.principal.user_id, context.rom_id, context.slot
-    members = repo.slot_members(user_id, rom_id, slot)
+    members = repo.slot_members(user_id, rom_id, slot, limit=keep + AUTOCLEANUP_DELETES_PER_UPLOAD)
     if len(members) <= keep:
         return
     records = repo.get_many([m.save_id for m in members], consistent=True)

@@ -16,7 +16,7 @@ from cloudsaves.auth.tokens import (
     issue_token,
 )
 from cloudsaves.clock import now_iso, utcnow
-from cloudsaves.errors import AppError, BadRequest, Forbidden, Unauthorized
+from cloudsaves.errors import AppError, BadRequest, Forbidden, ServiceUnavailable, Unauthorized
 from cloudsaves.http import Principal, principal_context
 from cloudsaves.models.users import TokenResponse, UserRecord
 from cloudsaves.services.users import users_repository
@@ -44,6 +44,8 @@ def authorizer_context(authorization: str) -> dict[str, Any]:
     """What the authorizer hands to functions: the caller, or why there is none (they answer 401)."""
     try:
         principal = authenticate(authorization)
+    except ServiceUnavailable:
+        raise  # a busy table is no verdict: a refusal would be cached
     except AppError as exc:
         return {"authenticated": False, "reason": str(exc.detail)}
     return principal_context(principal)

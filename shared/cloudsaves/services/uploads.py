@@ -20,7 +20,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from cloudsaves import storage
 from cloudsaves.aws import table
 from cloudsaves.clock import utcnow
-from cloudsaves.errors import AppError, BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from cloudsaves.errors import (
+    AppError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unprocessable,
+)
 from cloudsaves.filenames import InvalidFileName, sanitize_file_name
 from cloudsaves.hashing import base64_to_hex, content_hash_file
 from cloudsaves.http import Principal
@@ -42,8 +50,9 @@ from cloudsaves.repositories.uploads import UploadsRepository
 from cloudsaves.services import asset_downloads, asset_records, asset_uploads, orphans
 from cloudsaves.settings import get_settings
 
-# A claim older than Lambda's longest run belongs to a completer that died: another may take over.
-CLAIM_LEASE = timedelta(seconds=960)
+# A claim older than the complete functions' Timeout (120 s in template.yaml) belongs to a completer
+# that died: another may take over. A test ties the two.
+CLAIM_LEASE = timedelta(seconds=130)
 # How long a complete waits for a concurrent one on the same upload before answering 409.
 WAIT_FOR_OTHER_SECONDS = 10.0
 _POLL_SECONDS = 0.2
@@ -192,8 +201,9 @@ def _commit(
         record = asset_uploads.commit_upload(
             kind, principal, params, stored[0], stored[1] if len(stored) > 1 else None, reservation.record_id
         )
-    except Forbidden:
-        repo.release(reservation.upload_id, token)  # about this caller's scopes, not the upload: retryable
+    except (Forbidden, ServiceUnavailable):
+        # About this caller's scopes or a busy table, not the upload: the staged bytes stay, a retry commits.
+        repo.release(reservation.upload_id, token)
         raise
     except AppError as exc:
         # Refused (409 guard, ROM or device gone...): final, and every retry answers the same.
