@@ -390,7 +390,7 @@ def test_autocleanup_deletes_a_bounded_number_per_upload_and_the_next_upload_goe
 
     # Then the first deleted only AUTOCLEANUP_DELETES_PER_UPLOAD of the 15, and the second the rest
     assert asset_uploads.AUTOCLEANUP_DELETES_PER_UPLOAD == 10
-    assert [s.id for s in after_first] == [newest.id] + [s.id for s in reversed(older)][10:]
+    assert [s.id for s in after_first] == [newest.id, *[s.id for s in reversed(older)][10:]]
     assert [s.id for s in asset_reads.list_assets("save", USER, slot="auto", limit=100).items] == [last.id]
     assert len(object_keys()) == 1
     assert len(items_with_prefix("SLOT#")) == 2  # head + one member
