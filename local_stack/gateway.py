@@ -219,7 +219,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         print(f"{self.command} {self.path.split('?', 1)[0]} {response.status} {elapsed_ms:.0f}ms", flush=True)
         self._write(response)
 
-    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the gateway, which answers what the API has no route for (TRACE, MKCOL
+        # on the HTTP API...) with API Gateway's JSON 404 rather than http.server's HTML 501. A function
+        # URL passes every method (WebDAV's MKCOL and MOVE too) to its function.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -276,20 +282,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         pass  # replaced by the one line per request written in _serve
 
 
-class _AnyMethodHandler(_RequestHandler):
-    """A function URL passes every method (WebDAV's MKCOL and MOVE too) to its function."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("do_"):
-            return self._serve
-        raise AttributeError(name)
-
-
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True  # a slow client must not hold up shutdown
     request_queue_size = 128  # the default backlog of 5 resets connections under a load test
 
     def __init__(self, address: tuple[str, int], gateway: Gateway | FunctionUrlGateway) -> None:
-        handler = _AnyMethodHandler if isinstance(gateway, FunctionUrlGateway) else _RequestHandler
-        super().__init__(address, handler)
+        super().__init__(address, _RequestHandler)
         self.gateway = gateway

@@ -3,7 +3,8 @@ the `{"detail": ...}` error body, and the multipart and form request bodies.
 
 Keyed by the document's own route keys (`METHOD /path`, path parameters named as in the handlers).
 Statuses common to a kind of route are added by rule: 401 and 403 on every authenticated route
-(`authorize`), 422 on every route (request validation). The table lists the rest, success first.
+(`authorize`), 400 on every route with a request body (a body that is no UTF-8 or no JSON), 422 on
+every route (request validation). The table lists the rest, success first.
 """
 
 from __future__ import annotations
@@ -168,6 +169,8 @@ def complete_operation(route_key: str, operation: dict[str, Any], *, public: boo
     generated = [status for status in declared if status.startswith("2")]
     generated_success = declared.pop(generated[0]) if generated else None
     statuses = dict(STATUSES.get(route_key, {200: None}))  # a route missing here fails a unit test
+    if route_key in REQUEST_BODIES or "requestBody" in operation:
+        statuses.setdefault(400, None)
     if not public:
         statuses.setdefault(401, None)
         statuses.setdefault(403, None)
