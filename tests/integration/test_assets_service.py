@@ -274,6 +274,31 @@ def test_guard_slot_rejects_a_device_without_the_latest() -> None:
     assert upload(b"no-device", slot="auto").device_syncs == []
 
 
+def test_guard_after_reset_syncs_the_devices_old_records_no_longer_count() -> None:
+    # Given a laptop holding the slot's latest save, and a deck synced to it
+    mac = "AA:BB:CC:DD:EE:01"
+    laptop = register_device(USER.user_id, DeviceCreatePayload(name="Laptop", mac_address=mac))[1].device_id
+    deck = device("Deck")
+    save = upload(b"one", slot="auto", device_id=laptop)
+    device_syncs.confirm_download(USER, save.id, deck)
+    save_key = {"pk": keys.asset_pk("save", save.id), "sk": keys.PROFILE}
+    before = table().get_item(Key=save_key)["Item"]["syncs"]
+
+    # When the laptop registers again asking to reset its syncs
+    register_device(USER.user_id, DeviceCreatePayload(mac_address=mac, reset_syncs=True))
+
+    # Then the laptop counts as never synced (the slot guard refuses it, its entry is a placeholder), the
+    # deck is unaffected, and no save was written to get there
+    with pytest.raises(Conflict, match="Slot has a newer save since your last sync"):
+        upload(b"two", slot="auto", device_id=laptop)
+    entries = asset_reads.get_asset("save", USER, save.id, device_id=deck).device_syncs
+    assert [(e.device_id, e.is_current) for e in entries] == [(deck, True)]
+    mine = asset_reads.get_asset("save", USER, save.id, device_id=laptop).device_syncs
+    assert [(e.device_id, e.is_current) for e in mine] == [(laptop, False), (deck, True)]
+    assert table().get_item(Key=save_key)["Item"]["syncs"] == before
+    assert upload(b"three", slot="auto", device_id=deck).content_hash == hashlib.md5(b"three").hexdigest()
+
+
 def test_guard_runs_before_dedup() -> None:
     laptop, deck = device("Laptop"), device("Deck")
     upload(b"same", slot="auto", device_id=laptop)
@@ -437,7 +462,7 @@ def test_naming_a_device_needs_device_scope_and_ownership() -> None:
     assert asset_reads.get_asset("save", bound, save.id).device_syncs[0].device_name == "Bound"
 
 
-def test_list_device_names_cost_one_batch_get_per_page(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_list_device_labels_cost_one_batch_get_per_page(monkeypatch: pytest.MonkeyPatch) -> None:
     from cloudsaves.repositories.devices import DevicesRepository
 
     laptop, deck, handheld = device("Laptop"), device("Deck"), device("Handheld")
@@ -445,9 +470,9 @@ def test_list_device_names_cost_one_batch_get_per_page(monkeypatch: pytest.Monke
         save = upload(b"x" + name.encode(), name, device_id=laptop)
         device_syncs.confirm_download(USER, save.id, handheld)
     calls: list[set[str]] = []
-    original = DevicesRepository.names
+    original = DevicesRepository.labels
     monkeypatch.setattr(
-        DevicesRepository, "names", lambda self, u, ids: calls.append(set(ids)) or original(self, u, ids)
+        DevicesRepository, "labels", lambda self, u, ids: calls.append(set(ids)) or original(self, u, ids)
     )
     page = asset_reads.list_assets("save", USER, device_id=deck, limit=10)
     assert len(calls) == 1 and calls[0] == {laptop, handheld}

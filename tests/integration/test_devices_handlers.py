@@ -11,6 +11,7 @@ import pytest
 
 from cloudsaves.aws import table
 from cloudsaves.http import Principal
+from cloudsaves.repositories.devices import DevicesRepository
 from tests.conftest import api_event, load_event, load_function, make_principal, response_json
 from tests.devices_support import put_save, syncs_of
 
@@ -126,16 +127,19 @@ def test_create_device_allow_duplicate_always_creates(lambda_context: Any) -> No
     assert response_json(response)["device_id"] != first["device_id"]
 
 
-def test_create_device_reset_syncs_clears_the_matched_devices_records(lambda_context: Any) -> None:
+def test_create_device_reset_syncs_makes_the_matched_devices_records_not_count(lambda_context: Any) -> None:
     first = response_json(_create(lambda_context, {"mac_address": "AA:BB:CC:DD:EE:FF"}))["device_id"]
     put_save(1, ALICE.user_id, {first: SYNC, "other": SYNC})
+    devices = DevicesRepository(table())
 
     kept = _create(lambda_context, {"mac_address": "AA:BB:CC:DD:EE:FF"})
-    assert set(syncs_of(1)) == {first, "other"}  # no reset asked: records kept
+    assert devices.get(ALICE.user_id, first).counts_sync(SYNC["last_synced_at"])  # no reset asked
     reset = _create(lambda_context, {"mac_address": "AA:BB:CC:DD:EE:FF", "reset_syncs": True})
 
     assert kept["statusCode"] == reset["statusCode"] == 200
-    assert set(syncs_of(1)) == {"other"}
+    assert not devices.get(ALICE.user_id, first).counts_sync(SYNC["last_synced_at"])
+    assert set(syncs_of(1)) == {first, "other"}  # one write to the device, none to the saves
+    assert "syncs_reset_at" not in response_json(_get(lambda_context, first))  # not in RomM's shape
 
 
 def test_create_device_match_refreshes_last_seen(lambda_context: Any) -> None:
@@ -360,18 +364,17 @@ def test_update_device_bad_sync_mode_is_422(lambda_context: Any) -> None:
 # --- DELETE /api/devices/{id} -------------------------------------------------------------------
 
 
-def test_delete_device_returns_204_and_removes_its_sync_records(lambda_context: Any) -> None:
+def test_delete_device_returns_204_and_writes_no_save(lambda_context: Any) -> None:
     device_id = response_json(_create(lambda_context, {"name": "Deck"}))["device_id"]
     put_save(1, ALICE.user_id, {device_id: SYNC, "other": SYNC})
-    put_save(2, ALICE.user_id, {device_id: SYNC})
 
     response = _call("delete_device", _device_event("DELETE", device_id), lambda_context)
 
     assert response["statusCode"] == 204
     assert not response.get("body")
     assert _get(lambda_context, device_id)["statusCode"] == 404
-    assert set(syncs_of(1)) == {"other"}
-    assert syncs_of(2) == {}
+    # bounded: the save keeps the record, which nothing shows (ids are never reused; see test_assets_service)
+    assert set(syncs_of(1)) == {device_id, "other"}
 
 
 def test_delete_device_of_another_user_is_404_and_keeps_it(lambda_context: Any) -> None:

@@ -9,11 +9,9 @@ import pytest
 from cloudsaves.aws import table
 from cloudsaves.errors import Forbidden, NotFound
 from cloudsaves.models.devices import DeviceCreatePayload, DeviceRecord
-from cloudsaves.repositories import keys
-from cloudsaves.repositories.devices import DevicesRepository
+from cloudsaves.repositories.devices import DeviceLabel, DevicesRepository
 from cloudsaves.services import devices as service
 from tests.conftest import make_principal
-from tests.devices_support import put_save, syncs_of
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -62,65 +60,29 @@ def test_repository_update_of_missing_device_raises(repo: DevicesRepository) -> 
     assert repo.get(USER, "ghost") is None
 
 
-def test_repository_clear_syncs_removes_only_that_device(repo: DevicesRepository) -> None:
-    put_save(1, USER, {"d1": _record("d1"), "d2": _record("d2")})
-    put_save(2, USER, {"d1": _record("d1")})
-    put_save(3, USER, {"d2": _record("d2")})
-    put_save(4, OTHER, {"d1": _record("d1")})
-
-    cleared = repo.clear_syncs(USER, "d1")
-
-    assert cleared == 2
-    assert set(syncs_of(1)) == {"d2"}
-    assert syncs_of(2) == {}
-    assert set(syncs_of(3)) == {"d2"}
-    assert set(syncs_of(4)) == {"d1"}  # another user's save is untouched
-
-
-def test_repository_clear_syncs_pages_through_many_saves(repo: DevicesRepository) -> None:
-    for save_id in range(1, 31):
-        put_save(save_id, USER, {"d1": _record("d1")})
-
-    original_query = table().query
-    calls: list[dict[str, Any]] = []
-
-    def small_pages(**kwargs: Any) -> Any:
-        calls.append(kwargs)
-        return original_query(**{**kwargs, "Limit": 7})
-
-    repo._table.query = small_pages  # type: ignore[method-assign]
-    assert repo.clear_syncs(USER, "d1") == 30
-    assert len(calls) >= 5
-    assert all(syncs_of(save_id) == {} for save_id in range(1, 31))
-
-
-def test_repository_clear_syncs_ignores_a_save_deleted_meanwhile(repo: DevicesRepository) -> None:
-    assert repo._remove_sync("SAVE#999", keys.PROFILE, "d1") == 0
-    assert "Item" not in table().get_item(Key={"pk": "SAVE#999", "sk": keys.PROFILE})
-
-
-def test_device_names_returns_only_the_users_existing_devices(repo: DevicesRepository) -> None:
-    repo.create(_device("d1", name="Deck"))
+def test_device_labels_return_only_the_users_existing_devices(repo: DevicesRepository) -> None:
+    reset_at = "2025-03-01T00:00:00.000000+00:00"
+    repo.create(_device("d1", name="Deck", syncs_reset_at=reset_at))
     repo.create(_device("d2"))
     repo.create(_device("d3", user_id=OTHER, name="Not yours"))
 
-    names = service.device_names(USER, ["d1", "d2", "d3", "missing", "d1", "x" * 200])
+    labels = service.device_labels(USER, ["d1", "d2", "d3", "missing", "d1", "x" * 200])
 
-    assert names == {"d1": "Deck", "d2": None}
+    assert labels == {"d1": DeviceLabel("Deck", reset_at), "d2": DeviceLabel(None, None)}
 
 
-def test_device_names_handles_more_than_one_batch(repo: DevicesRepository) -> None:
+def test_device_labels_handle_more_than_one_batch(repo: DevicesRepository) -> None:
     for index in range(130):
         repo.create(_device(f"dev-{index:03d}", name=f"Device {index}"))
 
-    names = service.device_names(USER, [f"dev-{index:03d}" for index in range(130)])
+    labels = service.device_labels(USER, [f"dev-{index:03d}" for index in range(130)])
 
-    assert len(names) == 130
-    assert names["dev-129"] == "Device 129"
+    assert len(labels) == 130
+    assert labels["dev-129"].name == "Device 129"
 
 
-def test_device_names_of_nothing_is_empty() -> None:
-    assert service.device_names(USER, []) == {}
+def test_device_labels_of_nothing_are_empty() -> None:
+    assert service.device_labels(USER, []) == {}
 
 
 def test_touch_last_seen_moves_last_seen_only(repo: DevicesRepository) -> None:

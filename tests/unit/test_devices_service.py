@@ -9,6 +9,7 @@ import pytest
 
 from cloudsaves.errors import ConcurrentUpdate, Conflict, Forbidden, NotFound
 from cloudsaves.models.devices import DeviceCreatePayload, DeviceRecord, DeviceUpdatePayload
+from cloudsaves.repositories.devices import DeviceLabel
 from cloudsaves.services import devices as service
 from tests.conftest import make_principal
 
@@ -20,7 +21,6 @@ class FakeDevices:
 
     def __init__(self) -> None:
         self.items: dict[tuple[int, str], DeviceRecord] = {}
-        self.cleared: list[tuple[int, str]] = []
         self.touched: list[tuple[int, str, str]] = []
         self.collide_next = 0
 
@@ -50,12 +50,12 @@ class FakeDevices:
     def delete(self, user_id: int, device_id: str) -> bool:
         return self.items.pop((user_id, device_id), None) is not None
 
-    def names(self, user_id: int, device_ids: Iterable[str]) -> dict[str, str | None]:
-        return {d: self.items[(user_id, d)].name for d in device_ids if (user_id, d) in self.items}
-
-    def clear_syncs(self, user_id: int, device_id: str) -> int:
-        self.cleared.append((user_id, device_id))
-        return 1
+    def labels(self, user_id: int, device_ids: Iterable[str]) -> dict[str, DeviceLabel]:
+        return {
+            d: DeviceLabel(self.items[(user_id, d)].name, self.items[(user_id, d)].syncs_reset_at)
+            for d in device_ids
+            if (user_id, d) in self.items
+        }
 
 
 @pytest.fixture
@@ -160,15 +160,15 @@ def test_register_device_existing_match_touches_last_seen_without_reset(fake: Fa
 
     assert (created, response.device_id, response.name) == (False, "a", "Deck")
     assert [t[:2] for t in fake.touched] == [(USER, "a")]
-    assert fake.cleared == []
+    assert fake.items[(USER, "a")].syncs_reset_at is None
 
 
-def test_register_device_reset_syncs_clears_the_match(fake: FakeDevices) -> None:
+def test_register_device_reset_syncs_marks_the_match_reset(fake: FakeDevices) -> None:
     fake.items[(USER, "a")] = _device("a", mac_address="aa")
 
     service.register_device(USER, _payload(mac_address="aa", reset_syncs=True))
 
-    assert fake.cleared == [(USER, "a")]
+    assert fake.items[(USER, "a")].syncs_reset_at is not None
 
 
 def test_register_device_conflict_carries_the_existing_id(fake: FakeDevices) -> None:
@@ -181,7 +181,7 @@ def test_register_device_conflict_carries_the_existing_id(fake: FakeDevices) -> 
 
     assert error.value.detail["error"] == "device_exists"
     assert error.value.detail["device_id"] == "a"
-    assert fake.cleared == []  # a refused registration resets nothing
+    assert fake.items[(USER, "a")].syncs_reset_at is None  # a refused registration resets nothing
 
 
 def test_register_device_allow_duplicate_skips_matching(fake: FakeDevices) -> None:
@@ -209,19 +209,17 @@ def test_update_device_unknown_is_not_found(fake: FakeDevices) -> None:
         service.update_device(USER, "nope", DeviceUpdatePayload.model_validate({"name": "x"}))
 
 
-def test_delete_device_clears_syncs_after_deleting(fake: FakeDevices) -> None:
+def test_delete_device(fake: FakeDevices) -> None:
     fake.items[(USER, "a")] = _device("a")
 
     service.delete_device(USER, "a")
 
     assert (USER, "a") not in fake.items
-    assert fake.cleared == [(USER, "a")]
 
 
-def test_delete_device_unknown_is_not_found_and_clears_nothing(fake: FakeDevices) -> None:
+def test_delete_device_unknown_is_not_found(fake: FakeDevices) -> None:
     with pytest.raises(NotFound):
         service.delete_device(USER, "nope")
-    assert fake.cleared == []
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -248,7 +246,7 @@ def test_resolve_device_unknown_is_not_found(fake: FakeDevices) -> None:
         service.resolve_device(make_principal(user_id=USER), "unknown", write=False)
 
 
-def test_device_names_skips_implausible_ids(fake: FakeDevices) -> None:
+def test_device_labels_skip_implausible_ids(fake: FakeDevices) -> None:
     fake.items[(USER, "a")] = _device("a", name="Deck")
 
-    assert service.device_names(USER, ["a", "", "z" * 65]) == {"a": "Deck"}
+    assert service.device_labels(USER, ["a", "", "z" * 65]) == {"a": DeviceLabel("Deck", None)}

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, field_serializer, field_validator, model_validator
 
+from cloudsaves.clock import parse_iso
 from cloudsaves.models.base import BaseModel
 
 MASK = "********"
@@ -91,10 +92,23 @@ class DeviceRecord(BaseModel):
     last_seen: str | None = None
     created_at: str
     updated_at: str
+    # Set by `reset_syncs`: the device's sync records from before it no longer count. One write, where
+    # removing them from every save of the user would be unbounded work.
+    syncs_reset_at: str | None = None
+
+    def counts_sync(self, last_synced_at: str) -> bool:
+        return sync_outlives_reset(last_synced_at, self.syncs_reset_at)
+
+
+def sync_outlives_reset(last_synced_at: str, syncs_reset_at: str | None) -> bool:
+    """Whether a device's sync record still counts: it was made after the device last reset its syncs."""
+    return syncs_reset_at is None or parse_iso(last_synced_at) > parse_iso(syncs_reset_at)
 
 
 class DeviceSchema(DeviceRecord):
     """RomM's DeviceSchema: the record with the secrets in sync_config masked."""
+
+    syncs_reset_at: str | None = Field(default=None, exclude=True)  # ours, not RomM's
 
     @field_serializer("sync_config")
     def _mask(self, value: dict[str, Any] | None) -> dict[str, Any] | None:

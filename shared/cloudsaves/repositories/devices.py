@@ -1,11 +1,11 @@
-"""Devices in DynamoDB (pk=`U#<user>`, sk=`DEVICE#<uuid>`) and their sync records inside save items."""
+"""Devices in DynamoDB (pk=`U#<user>`, sk=`DEVICE#<uuid>`)."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from cloudsaves.errors import ConcurrentUpdate
 from cloudsaves.models.devices import DeviceRecord
@@ -14,6 +14,13 @@ from cloudsaves.repositories.dynamo import conditional_write, plain, query_all
 
 _BATCH_GET_LIMIT = 100
 _BATCH_GET_ATTEMPTS = 8
+
+
+class DeviceLabel(NamedTuple):
+    """What a save's device_syncs shows of another device."""
+
+    name: str | None
+    syncs_reset_at: str | None
 
 
 class DevicesRepository:
@@ -105,10 +112,10 @@ class DevicesRepository:
             return False
         return True
 
-    def names(self, user_id: int, device_ids: Iterable[str]) -> dict[str, str | None]:
-        """Names of the user's devices among `device_ids` (BatchGetItem; absent devices omitted)."""
+    def labels(self, user_id: int, device_ids: Iterable[str]) -> dict[str, DeviceLabel]:
+        """Name and sync reset of the user's devices among `device_ids` (BatchGetItem; absent omitted)."""
         wanted = sorted(set(device_ids))
-        names: dict[str, str | None] = {}
+        labels: dict[str, DeviceLabel] = {}
         client = self._table.meta.client
         for start in range(0, len(wanted), _BATCH_GET_LIMIT):
             request: dict[str, Any] = {
@@ -117,53 +124,21 @@ class DevicesRepository:
                         self._key(user_id, device_id)
                         for device_id in wanted[start : start + _BATCH_GET_LIMIT]
                     ],
-                    "ProjectionExpression": "id, #n",
+                    "ProjectionExpression": "id, #n, syncs_reset_at",
                     "ExpressionAttributeNames": {"#n": "name"},
                 }
             }
             for attempt in range(_BATCH_GET_ATTEMPTS):
                 response = client.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self._table.name, []):
-                    names[item["id"]] = item.get("name")
+                    labels[item["id"]] = DeviceLabel(item.get("name"), item.get("syncs_reset_at"))
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
                 time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled keys: back off and ask again
             else:
                 raise RuntimeError("BatchGetItem kept returning unprocessed keys")
-        return names
-
-    def clear_syncs(self, user_id: int, device_id: str) -> int:
-        """Remove the device's sync record from every save of the user; the number of saves changed."""
-        kwargs: dict[str, Any] = {
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :p",
-            "FilterExpression": "attribute_exists(#s.#dev)",
-            "ProjectionExpression": "pk, sk",
-            "ExpressionAttributeNames": {"#s": "syncs", "#dev": device_id},
-            "ExpressionAttributeValues": {":p": keys.user_saves_gsi1pk(user_id)},
-        }
-        cleared = 0
-        while True:
-            page = self._table.query(**kwargs)
-            for item in page.get("Items", []):
-                cleared += self._remove_sync(item["pk"], item["sk"], device_id)
-            if "LastEvaluatedKey" not in page:
-                return cleared
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def _remove_sync(self, pk: str, sk: str, device_id: str) -> int:
-        try:
-            with conditional_write():
-                self._table.update_item(
-                    Key={"pk": pk, "sk": sk},
-                    UpdateExpression="REMOVE #s.#dev",
-                    ConditionExpression="attribute_exists(pk)",
-                    ExpressionAttributeNames={"#s": "syncs", "#dev": device_id},
-                )
-        except ConcurrentUpdate:
-            return 0  # the save was deleted meanwhile
-        return 1
+        return labels
 
     @staticmethod
     def _key(user_id: int, device_id: str) -> dict[str, str]:

@@ -87,9 +87,11 @@ def list_assets(
         return AssetPage(
             items=[asset_views.state_schema(record) for record in records], next_cursor=next_cursor
         )
-    names = asset_views.device_names_of(principal.user_id, records, device)
+    labels = asset_views.device_labels_of(principal.user_id, records, device)
     saves = [
-        asset_views.save_schema(record, device, names) for record in records if isinstance(record, SaveRecord)
+        asset_views.save_schema(record, device, labels)
+        for record in records
+        if isinstance(record, SaveRecord)
     ]
     return AssetPage(items=saves, next_cursor=next_cursor)
 

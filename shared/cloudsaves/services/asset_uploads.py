@@ -510,7 +510,11 @@ def _claimed(
 
 def _check_slot_sync(latest: SaveRecord, device: DeviceRecord) -> None:
     sync = latest.syncs.get(device.id)
-    if sync is None or parse_iso(sync.last_synced_at) < parse_iso(latest.updated_at):
+    if (
+        sync is None
+        or not device.counts_sync(sync.last_synced_at)
+        or parse_iso(sync.last_synced_at) < parse_iso(latest.updated_at)
+    ):
         raise Conflict(SLOT_CONFLICT)
 
 
@@ -521,7 +525,11 @@ def _check_not_stale(
     if not isinstance(current, SaveRecord) or device is None or overwrite or not content:
         return
     sync = current.syncs.get(device.id)
-    if sync is not None and parse_iso(sync.last_synced_at) < parse_iso(current.updated_at):
+    if (
+        sync is not None
+        and device.counts_sync(sync.last_synced_at)
+        and parse_iso(sync.last_synced_at) < parse_iso(current.updated_at)
+    ):
         raise Conflict(SAVE_CONFLICT)
 
 

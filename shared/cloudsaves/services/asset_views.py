@@ -15,8 +15,9 @@ from cloudsaves.models.assets import (
     ScreenshotSchema,
     StateSchema,
 )
-from cloudsaves.models.devices import DeviceRecord
-from cloudsaves.services.devices import device_names
+from cloudsaves.models.devices import DeviceRecord, sync_outlives_reset
+from cloudsaves.repositories.devices import DeviceLabel
+from cloudsaves.services.devices import device_labels
 
 _SHARED_FIELDS = {
     "id", "rom_id", "user_id", "file_name", "file_name_no_tags", "file_name_no_ext", "file_extension",
@@ -35,17 +36,17 @@ def state_schema(record: AnyRecord) -> StateSchema:
 
 
 def save_schema(
-    record: SaveRecord, device: DeviceRecord | None, names: dict[str, str | None] | None = None
+    record: SaveRecord, device: DeviceRecord | None, labels: dict[str, DeviceLabel] | None = None
 ) -> SaveSchema:
-    """RomM's SaveSchema; `names` (from `device_names_of`) saves a lookup per save when rendering a page."""
-    if names is None:
-        names = device_names_of(record.user_id, [record], device)
+    """RomM's SaveSchema; `labels` (from `device_labels_of`) saves a lookup per save when rendering a page."""
+    if labels is None:
+        labels = device_labels_of(record.user_id, [record], device)
     return SaveSchema.model_validate(
         {
             **_shared_fields("save", record),
             "slot": record.slot,
             "origin_device_id": record.origin_device_id,
-            "device_syncs": _device_syncs(record, device, names),
+            "device_syncs": _device_syncs(record, device, labels),
         }
     )
 
@@ -92,27 +93,29 @@ def _kind_of(record: AnyRecord) -> str:
     return "save" if isinstance(record, SaveRecord) else "state"
 
 
-def device_names_of(
+def device_labels_of(
     user_id: int, records: list[AnyRecord], device: DeviceRecord | None
-) -> dict[str, str | None]:
-    """Names of every other device with a sync record on these saves: one BatchGetItem for the page."""
+) -> dict[str, DeviceLabel]:
+    """Labels of every other device with a sync record on these saves: one BatchGetItem for the page."""
     if device is None:
         return {}
     others = {d for r in records if isinstance(r, SaveRecord) for d in r.syncs if d != device.id}
-    return device_names(user_id, others) if others else {}
+    return device_labels(user_id, others) if others else {}
 
 
 def _device_syncs(
-    record: SaveRecord, device: DeviceRecord | None, names: dict[str, str | None]
+    record: SaveRecord, device: DeviceRecord | None, labels: dict[str, DeviceLabel]
 ) -> list[DeviceSyncSchema]:
-    """RomM's device_syncs: only when a device is named; the caller's entry first (a placeholder if none)."""
+    """RomM's device_syncs: only when a device is named; the caller's entry first (a placeholder if none).
+    Records of deleted devices, or from before a device reset its syncs, are not shown."""
     if device is None:
         return []
+    labels = {**labels, device.id: DeviceLabel(device.name, device.syncs_reset_at)}
     updated = parse_iso(record.updated_at)
     entries = [
         DeviceSyncSchema(
             device_id=device_id,
-            device_name=device.name if device_id == device.id else names.get(device_id),
+            device_name=labels[device_id].name,
             last_synced_at=sync.last_synced_at,
             is_untracked=sync.is_untracked,
             is_current=parse_iso(sync.last_synced_at) >= updated,
@@ -120,9 +123,9 @@ def _device_syncs(
         for device_id, sync in sorted(
             record.syncs.items(), key=lambda item: (-parse_iso(item[1].last_synced_at).timestamp(), item[0])
         )
-        if device_id == device.id or device_id in names  # a deleted device's record is not shown
+        if device_id in labels and sync_outlives_reset(sync.last_synced_at, labels[device_id].syncs_reset_at)
     ]
-    if device.id not in record.syncs:
+    if not any(entry.device_id == device.id for entry in entries):
         entries.append(
             DeviceSyncSchema(
                 device_id=device.id,

@@ -19,7 +19,7 @@ from cloudsaves.models.devices import (
     DeviceUpdatePayload,
     SyncMode,
 )
-from cloudsaves.repositories.devices import DevicesRepository
+from cloudsaves.repositories.devices import DeviceLabel, DevicesRepository
 
 _ID_ATTEMPTS = 3
 
@@ -55,10 +55,10 @@ def touch_last_seen(user_id: int, device_id: str) -> None:
     devices_repository().touch_last_seen(user_id, device_id, now_iso())
 
 
-def device_names(user_id: int, device_ids: Iterable[str]) -> dict[str, str | None]:
-    """{device_id: name} for the user's devices among `device_ids`; absent devices are omitted."""
+def device_labels(user_id: int, device_ids: Iterable[str]) -> dict[str, DeviceLabel]:
+    """{device_id: label} for the user's devices among `device_ids`; absent devices are omitted."""
     valid = {d for d in device_ids if _plausible_id(d)}
-    return devices_repository().names(user_id, valid) if valid else {}
+    return devices_repository().labels(user_id, valid) if valid else {}
 
 
 # --- the /api/devices routes ---------------------------------------------------------------------
@@ -78,7 +78,7 @@ def register_device(user_id: int, payload: DeviceCreatePayload) -> tuple[bool, D
                 }
             )
         if payload.reset_syncs:
-            repo.clear_syncs(user_id, existing.id)
+            repo.update(user_id, existing.id, {"syncs_reset_at": now_iso()}, now_iso())
         repo.touch_last_seen(user_id, existing.id, now_iso())
         return False, DeviceCreateResponse.of(existing)
 
@@ -158,11 +158,10 @@ def update_device(user_id: int, device_id: str, payload: DeviceUpdatePayload) ->
 
 
 def delete_device(user_id: int, device_id: str) -> None:
-    """Delete the device, then its sync records (a save route naming it afterwards gets 404)."""
-    repo = devices_repository()
-    if not _plausible_id(device_id) or not repo.delete(user_id, device_id):
+    """Delete the device (a route naming it afterwards gets 404). Its sync records on saves stay, unseen:
+    device ids are never reused and device_syncs lists only existing devices."""
+    if not _plausible_id(device_id) or not devices_repository().delete(user_id, device_id):
         raise _not_found(device_id)
-    repo.clear_syncs(user_id, device_id)
 
 
 def _lookup(user_id: int, device_id: str) -> DeviceRecord | None:

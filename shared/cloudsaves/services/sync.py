@@ -63,7 +63,7 @@ def negotiate(principal: Principal, payload: SyncNegotiatePayload) -> SyncNegoti
     tombstones = repo.tombstones(principal.user_id) if payload.deleted is not None else None
     plan = sync_rules.plan_saves(
         [_client_file(entry) for entry in payload.saves],
-        [_server_file(row) for row in rows],
+        [_server_file(row, device) for row in rows],
         tombstones=[_dead(t) for t in tombstones] if tombstones is not None else None,
         deleted=[(d.rom_id, d.slot) for d in payload.deleted or ()],
     )
@@ -185,9 +185,10 @@ def _client_file(entry: ClientSaveState | ClientStateEntry) -> ClientFile:
     )
 
 
-def _server_file(row: IndexedFile) -> ServerFile:
+def _server_file(row: IndexedFile, device: DeviceRecord | None = None) -> ServerFile:
+    """The planner's view of a stored file, with `device`'s sync record if it still counts."""
     sync = None
-    if row.last_synced_at is not None:
+    if row.last_synced_at is not None and (device is None or device.counts_sync(row.last_synced_at)):
         sync = DeviceSync(last_synced_at=_parse(row.last_synced_at), is_untracked=row.is_untracked)
     return ServerFile(
         id=row.id,
