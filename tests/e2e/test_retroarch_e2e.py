@@ -27,11 +27,11 @@ MAX_FILE_BYTES = 4_700_000  # settings.cloud_sync_max_file_bytes
 @pytest.fixture(scope="session")
 def retroarch() -> Path:
     """The headless RetroArch binary, built on first use (build.sh is idempotent, ~2 min cold)."""
+    build = HARNESS / "build.sh"
+    if not build.is_file() or not (HARNESS / "sync_once.sh").is_file():
+        pytest.skip(f"RetroArch cannot be built or run: the harness {HARNESS} is not beside this repository")
     if RETROARCH_BIN.is_file() and os.access(RETROARCH_BIN, os.X_OK):
         return RETROARCH_BIN
-    build = HARNESS / "build.sh"
-    if not build.is_file():
-        pytest.skip(f"RetroArch cannot be built: the harness {build} is not beside this repository")
     result = subprocess.run(
         [str(build)], capture_output=True, text=True, timeout=BUILD_TIMEOUT_SECONDS, check=False
     )
