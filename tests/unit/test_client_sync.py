@@ -238,29 +238,6 @@ def test_a_server_without_the_sync_protocol_says_so(tmp_path: Path, saves: Path)
 # --- the command line's exit codes ----------------------------------------------------------------
 
 
-@contextmanager
-def _server(status: int, body: dict[str, Any]) -> Iterator[str]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CLOUDSAVES_CONFIG_DIR", str(tmp_path / "cfg"))
@@ -276,7 +253,7 @@ def test_exit_2_when_not_logged_in(config: Path, saves: Path, capsys: pytest.Cap
 def test_exit_3_when_the_token_is_refused(
     config: Path, saves: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with _server(401, {"detail": "Invalid or expired token"}) as url:
+    with _server({}, otherwise=(401, {"detail": "Invalid or expired token"})) as url:
         Credentials(url, "rmm_revoked", "dev-1", "deck").save(config)
         assert cli.main(["sync", str(saves)]) == ExitCode.AUTH == 3
     assert f"cloudsaves login {url}" in capsys.readouterr().err
@@ -285,7 +262,7 @@ def test_exit_3_when_the_token_is_refused(
 def test_exit_4_when_the_server_is_unreachable(
     config: Path, saves: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with _server(200, {}) as url:
+    with _server({}) as url:
         pass  # the port is closed again
     Credentials(url, "rmm_x", "dev-1", "deck").save(config)
     assert cli.main(["status"]) == ExitCode.OFFLINE == 4
@@ -298,14 +275,17 @@ def test_password_stdin_needs_a_username_and_the_url_must_be_one(config: Path) -
 
 
 @contextmanager
-def _routed_server(routes: dict[str, Any]) -> Iterator[str]:
-    """GET answers by path (the query ignored); anything else is 404."""
+def _server(
+    routes: dict[str, Any], otherwise: tuple[int, Any] = (404, {"detail": "Not Found"})
+) -> Iterator[str]:
+    """A GET of a path in `routes` (the query ignored) answers 200 with its body; any other, `otherwise`."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?")[0]
-            data = json.dumps(routes.get(path, {"detail": "Not Found"})).encode()
-            self.send_response(200 if path in routes else 404)
+            status, body = (200, routes[path]) if path in routes else otherwise
+            data = json.dumps(body).encode()
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -344,7 +324,7 @@ def test_history_lists_versions_devices_and_screenshots_as_paths(
         "/api/saves": [save],
         "/api/states": [state],
     }
-    with _routed_server(routes) as url:
+    with _server(routes) as url:
         Credentials(url, "rmm_x", "dev-1", "deck").save(config)
 
         assert cli.main(["history", "chrono"]) == ExitCode.OK
