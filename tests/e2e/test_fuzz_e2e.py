@@ -22,7 +22,7 @@ from schemathesis.checks import (
 
 from tests.e2e.conftest import ROOT, local_stack_process, new_user
 
-pytestmark = [pytest.mark.e2e]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("fuzz")]  # one worker, so one stack
 
 SCHEMA = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.json")
 # Per operation: about 70 operations, so a few hundred requests in all (about a minute on 2 cores).
