@@ -115,7 +115,7 @@ def http_sender(base_url: str) -> Send:
 
 
 def gateway_sender(stack: LocalStack) -> Send:
-    gateway = stack.gateway
+    gateway = stack.gateway()
 
     def send(method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         headers = {"Host": "127.0.0.1", "Content-Length": str(len(body)), **headers}
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(environment)
     _count_aws_time()
     with LocalStack(admin_username="bench-admin", admin_password="bench-admin-pw", in_process=True) as inproc:
-        gateway = inproc.gateway
+        gateway = inproc.gateway()
         invoker = TimingInvoker(gateway._invoker, authorizer=_authorizer_name(inproc))
         gateway._invoker = invoker
         run(Scenario(gateway_sender(inproc), ("bench-admin", "bench-admin-pw")), args.runs, local, invoker)
