@@ -104,6 +104,7 @@ EVERY_TYPE = {
     "null": None,
     "bool": False,
 }
+EVERY_TYPE_NAMES = list(EVERY_TYPE)
 
 
 def test_items_of_every_type_come_back_as_written_from_get_and_query(server: MotoServer) -> None:
@@ -122,6 +123,35 @@ def test_items_of_every_type_come_back_as_written_from_get_and_query(server: Mot
             "bs": {b"x", b"y"},
             "m": {"nested": {"deep": [1, "two", None, True, b"z"]}},
         }
+
+
+def test_attribute_sizes_are_motos_own(server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The faster size (what a query's 1 MB page limit and every write's 400 KB check count) answers
+    what moto's own would, for every type and nesting."""
+    from boto3.dynamodb.types import TypeSerializer
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    from local_stack import moto_patches
+
+    wire = TypeSerializer().serialize
+    values = [DynamoType(wire(value)) for value in EVERY_TYPE.values()]
+    values.append(DynamoType(wire({"syncs": {"device": {"synced_at": "2026", "hash": "ab" * 16, "n": 7}}})))
+    fast = [value.size() for value in values]
+    monkeypatch.setattr(DynamoType, "size", moto_patches._moto_size)
+    assert fast == [value.size() for value in values]
+    assert fast[EVERY_TYPE_NAMES.index("s")] == len("text ✓".encode())
+
+
+def test_projections_answer_only_the_named_attributes(server: MotoServer) -> None:
+    table = _table(server)
+    table.put_item(Item=EVERY_TYPE)
+    query = {"KeyConditionExpression": "gsi1pk = :g", "ExpressionAttributeValues": {":g": "G"}}
+    names = {"ExpressionAttributeNames": {"#m": "m"}}
+    top = table.query(IndexName="gsi1", ProjectionExpression="#m, s, bs", **names, **query)["Items"]
+    nested = table.query(IndexName="gsi1", ProjectionExpression="m.nested, s", **query)["Items"]
+    assert top == [{"m": EVERY_TYPE["m"], "s": EVERY_TYPE["s"], "bs": {b"x", b"y"}}]
+    assert nested == [{"m": EVERY_TYPE["m"], "s": EVERY_TYPE["s"]}]
+    assert table.get_item(Key={"pk": "every", "sk": "type"})["Item"]["l"] == [{"k": "v"}, [3]]
 
 
 def test_queries_read_one_partition_in_order_and_page_through_it(server: MotoServer) -> None:
