@@ -131,9 +131,9 @@ def _patch_transactions() -> None:
 
 def _patch_table_query() -> None:
     """A Query reads one partition of the table (not all its items), computes each item's size once
-    (moto summed it twice per item, recursively), does not deep-copy the page it returns (the
-    response only reads it, and projections build new items) and projects top-level names by picking
-    them. Sizes are computed without rebuilding every nested map (``attribute_size``)."""
+    (moto summed it twice per item, recursively, rebuilding every nested map: ``attribute_size``), and
+    neither deep-copies the page it returns nor the attributes a projection picks (the response only
+    reads them)."""
     from moto.dynamodb.models import table as table_module
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
     from moto.dynamodb.models.table import Table
@@ -188,7 +188,7 @@ def _patch_table_query() -> None:
         if any(len(path) != 1 for path in projection_expressions):
             return original_project(self, projection_expressions)
         # Top-level names only (all the service projects): picked, where moto converted the whole item to
-        # plain JSON once per name. Not copied, as above: the response only reads them.
+        # plain JSON once per name.
         projected = Item.__new__(Item)
         projected.hash_key, projected.range_key = self.hash_key, self.range_key
         projected.attrs = LimitedSizeDict.__new__(LimitedSizeDict)
