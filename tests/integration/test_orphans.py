@@ -17,7 +17,7 @@ from cloudsaves.repositories.assets import AssetsRepository
 from cloudsaves.repositories.object_ledger import ObjectLedger
 from cloudsaves.services import orphans
 from tests.assets_support import multipart
-from tests.conftest import TEST_BUCKET, api_event, load_function, make_principal, response_json
+from tests.conftest import TEST_BUCKET, api_event, load_event, load_function, make_principal, response_json
 from tests.integration.test_cloud_sync import EMERALD, PASSWORD, call
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
@@ -233,7 +233,8 @@ def test_reconcile_function_emits_its_counts_as_metrics(alice: Any, lambda_conte
     orphans.object_ledger().note([orphans.pending_note(dead, iso(utcnow() - timedelta(hours=3)))])
     storage.put_object(dead, b"never committed")
 
-    result = load_function("reconcile_objects").lambda_handler({"source": "aws.events"}, lambda_context)
+    scheduled = load_event("reconcile_objects/scheduled.json")
+    result = load_function("reconcile_objects").lambda_handler(scheduled, lambda_context)
 
     assert (result["orphans_found"], result["orphans_deleted"]) == (1, 1)
     assert '"OrphanedObjectsDeleted":[1.0]' in capsys.readouterr().out.replace(" ", "")
