@@ -183,9 +183,11 @@ def purge_staged(key: str) -> None:
     purge_object(key)
 
 
-def purge_object(key: str) -> None:
-    """Delete every version (and delete marker) of exactly `key`: bytes no record ever pointed at."""
+def purge_object(key: str) -> bool:
+    """Delete every version (and delete marker) of exactly `key`: bytes no record ever pointed at.
+    False when S3 refused some of them (DeleteObjects answers those in `Errors`, not with an error)."""
     client: Any = s3_client()
+    refused = []
     for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket(), Prefix=key):
         versions = [
             {"Key": entry["Key"], "VersionId": entry["VersionId"]}
@@ -193,4 +195,8 @@ def purge_object(key: str) -> None:
             if entry["Key"] == key
         ]
         if versions:
-            client.delete_objects(Bucket=bucket(), Delete={"Objects": versions, "Quiet": True})
+            response = client.delete_objects(Bucket=bucket(), Delete={"Objects": versions, "Quiet": True})
+            refused.extend(response.get("Errors", []))
+    if refused:
+        logger.warning("Some object versions were not deleted", extra={"errors": refused})
+    return not refused

@@ -208,7 +208,24 @@ def test_sweep_leaves_young_notes_and_resumes_from_its_cursor(alice: Any) -> Non
     assert ledger.cursor() == report.cursor > keys.orphan_check_hour(iso(now))
 
 
-def test_sweep_files_a_note_again_when_the_delete_fails(alice: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+class _RefusingDeletes:
+    """An S3 client whose DeleteObjects deletes nothing and names every key in `Errors`, as S3 does
+    for keys it refuses (the call itself succeeds)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def delete_objects(self, Bucket: str, Delete: dict[str, Any]) -> dict[str, Any]:
+        return {"Errors": [{"Key": o["Key"], "Code": "AccessDenied"} for o in Delete["Objects"]]}
+
+
+@pytest.mark.parametrize("failure", ["S3 down", "S3 refuses the versions"])
+def test_sweep_files_a_note_again_when_the_delete_fails(
+    alice: Any, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
     now = utcnow()
     orphans.object_ledger().set_cursor(keys.orphan_check_hour(iso(now)))
     dead = storage.new_object_key("save", alice.id, "dead.srm")
@@ -218,7 +235,11 @@ def test_sweep_files_a_note_again_when_the_delete_fails(alice: Any, monkeypatch:
     def s3_down(key: str) -> None:
         raise RuntimeError("S3 is down")
 
-    monkeypatch.setattr(storage, "purge_object", s3_down)
+    if failure == "S3 down":
+        monkeypatch.setattr(storage, "purge_object", s3_down)
+    else:
+        real_client = storage.s3_client
+        monkeypatch.setattr(storage, "s3_client", lambda: _RefusingDeletes(real_client()))
     report = orphans.sweep(now + timedelta(hours=2))
     assert (report.orphans_found, report.orphans_deleted, report.failures) == (1, 0, 1)
     monkeypatch.undo()

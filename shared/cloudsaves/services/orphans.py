@@ -168,7 +168,8 @@ def _settle(ledger: ObjectLedger, note: LedgerNote, report: SweepReport, now: da
             return
         report.orphans_found += 1
         if note.purpose == "pending":
-            storage.purge_object(note.object_key)  # never referenced: nothing worth keeping
+            if not storage.purge_object(note.object_key):  # never referenced: nothing worth keeping
+                raise RuntimeError("DeleteObjects refused a version of the key")
         elif note.object_key not in storage.delete_objects([note.object_key]):
             raise RuntimeError("DeleteObjects refused the key")
         report.orphans_deleted += 1
