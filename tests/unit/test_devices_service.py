@@ -168,7 +168,20 @@ def test_register_device_reset_syncs_marks_the_match_reset(fake: FakeDevices) ->
 
     service.register_device(USER, _payload(mac_address="aa", reset_syncs=True))
 
-    assert fake.items[(USER, "a")].syncs_reset_at is not None
+    device = fake.items[(USER, "a")]
+    assert device.syncs_reset_at is not None and device.last_seen == device.syncs_reset_at  # one write
+
+
+def test_register_device_reset_syncs_of_a_device_deleted_meanwhile_is_404(
+    fake: FakeDevices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.items[(USER, "a")] = _device("a", mac_address="aa")
+    matched = fake.list(USER)
+    monkeypatch.setattr(fake, "list", lambda user_id: matched)
+    del fake.items[(USER, "a")]  # deleted between the fingerprint match and the reset
+
+    with pytest.raises(NotFound):
+        service.register_device(USER, _payload(mac_address="aa", reset_syncs=True))
 
 
 def test_register_device_conflict_carries_the_existing_id(fake: FakeDevices) -> None:

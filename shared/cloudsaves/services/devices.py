@@ -77,9 +77,14 @@ def register_device(user_id: int, payload: DeviceCreatePayload) -> tuple[bool, D
                     "device_id": existing.id,
                 }
             )
+        now = now_iso()
         if payload.reset_syncs:
-            repo.update(user_id, existing.id, {"syncs_reset_at": now_iso()}, now_iso())
-        repo.touch_last_seen(user_id, existing.id, now_iso())
+            try:  # one write: the reset and last_seen
+                repo.update(user_id, existing.id, {"syncs_reset_at": now, "last_seen": now}, now)
+            except ConcurrentUpdate as exc:  # deleted since it was matched
+                raise _not_found(existing.id) from exc
+        else:
+            repo.touch_last_seen(user_id, existing.id, now)
         return False, DeviceCreateResponse.of(existing)
 
     fields = payload.model_dump(
