@@ -10,6 +10,7 @@ at are deleted after the commit (the versioned bucket keeps them for the retenti
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, overload
@@ -209,10 +210,10 @@ def update_from_request(
         # Their pending notes stay: the sweep deletes them unless the commit landed (it settles them).
         logger.warning("Update outcome unknown; keeping the uploaded objects", extra={"keys": written})
         raise
-    orphans.release(retired)
+    _after_commit("release replaced bytes", lambda: orphans.release(retired))
     cloud_sync_index.note_commit(record)
     if device is not None:
-        touch_last_seen(principal.user_id, device.id)
+        _after_commit("touch last_seen", lambda: touch_last_seen(principal.user_id, device.id))
     return asset_views.schema(record, device)
 
 
@@ -279,15 +280,28 @@ def _commit(context: _Context, stored: StoredFile, screenshot: StoredFile | None
         return outcome
     metrics.add_metric(name=f"{context.kind.capitalize()}Uploads", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="UploadedBytes", unit=MetricUnit.Bytes, value=stored.file_size_bytes)
-    orphans.release(outcome.retired)
+    _after_commit("release replaced bytes", lambda: orphans.release(outcome.retired))
     cloud_sync_index.note_commit(outcome.record)
-    principal = context.principal
-    if context.device is not None:
-        touch_last_seen(principal.user_id, context.device.id)
-    asset_records.count_session(context.kind, principal, context.session_id)
-    if context.autocleanup_limit is not None:
-        _autocleanup(context, context.autocleanup_limit)
+    principal, device, limit = context.principal, context.device, context.autocleanup_limit
+    if device is not None:
+        _after_commit("touch last_seen", lambda: touch_last_seen(principal.user_id, device.id))
+    _after_commit(
+        "count the sync session",
+        lambda: asset_records.count_session(context.kind, principal, context.session_id),
+    )
+    if limit is not None:
+        _after_commit("autocleanup", lambda: _autocleanup(context, limit))
     return outcome
+
+
+def _after_commit(step: str, run: Callable[[], None]) -> None:
+    """Work after a commit is best effort: the upload is stored, so a failure here (DynamoDB busy, S3
+    down) is logged, never answered as an error a client would retry; bytes it leaves behind are the
+    orphan sweep's (their notes stay)."""
+    try:
+        run()
+    except Exception:
+        logger.warning("Could not finish after the commit", extra={"step": step}, exc_info=True)
 
 
 def _commit_with_retries(context: _Context, stored: StoredFile, screenshot: StoredFile | None) -> _Outcome:
