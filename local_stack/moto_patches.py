@@ -135,7 +135,7 @@ def _patch_table_query() -> None:
     neither deep-copies the page it returns nor the attributes a projection picks (the response only
     reads them)."""
     from moto.dynamodb.models import table as table_module
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
     from moto.dynamodb.models.table import Table
 
     original_query = Table.query
@@ -180,8 +180,8 @@ def _patch_table_query() -> None:
     Table.query = query  # type: ignore[method-assign]
     Item.size = size  # type: ignore[method-assign]
     global _moto_size
-    _moto_size = DynamoType.size
-    DynamoType.size = attribute_size  # type: ignore[method-assign]
+    _moto_size = _DynamoType.size  # type: ignore[attr-defined]
+    _DynamoType.size = attribute_size  # type: ignore[attr-defined]
     original_project = Item.project
 
     def project(self: Any, projection_expressions: list[list[str]]) -> Any:

@@ -167,7 +167,7 @@ def test_sweep_keeps_every_referenced_object_and_deletes_only_orphans(
     referenced = referenced_keys()
     before = current_objects()
     expected_orphans = before - referenced
-    assert dead in expected_orphans and len(expected_orphans) >= 6  # 5 let go by records, 1 never taken
+    assert dead in expected_orphans and len(expected_orphans) == 9  # 8 let go by records, 1 never taken
     assert referenced <= before
 
     # When the sweep runs more than an hour later

@@ -28,8 +28,8 @@ PUBLIC_ROUTES = {
     ("GET", "/api/client-tokens/pair/{code}/status"),
     ("POST", "/api/client-tokens/exchange"),
 }
-# GET .../content records which device synced what, so these two GETs may write.
 COMPLETE_FUNCTIONS = ("CompleteSaveUploadFunction", "CompleteStateUploadFunction")
+# GET .../content records which device synced what, so these two GETs may write.
 RECORDS_DEVICE_SYNC = {"DownloadSaveFunction", "DownloadStateFunction"}
 WRITE_POLICY_TEMPLATES = {
     "DynamoDBCrudPolicy",

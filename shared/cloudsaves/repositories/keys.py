@@ -9,6 +9,8 @@ expires_at_epoch   the TTL attribute (refresh tokens, upload reservations)
 
 from __future__ import annotations
 
+import zlib
+
 PROFILE = "PROFILE"
 
 
@@ -257,6 +259,4 @@ def orphan_check_shard_pk(hour: str, shard: int) -> str:
 
 
 def _shard(object_key: str) -> int:
-    import zlib
-
     return zlib.crc32(object_key.encode()) % ORPHAN_CHECK_SHARDS

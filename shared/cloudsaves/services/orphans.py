@@ -79,11 +79,6 @@ def note_removals(kind: Kind, records: Iterable[AnyRecord]) -> list[LedgerNote]:
     return notes
 
 
-def file_notes(notes: Sequence[LedgerNote]) -> None:
-    if notes:
-        object_ledger().note(notes)
-
-
 def discard(files: Iterable[StoredFile | None]) -> None:
     """New bytes no record took: delete them now and drop their notes (what fails is left to the sweep)."""
     stored = [f for f in files if f is not None]
