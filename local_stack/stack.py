@@ -143,6 +143,7 @@ class LocalStack:
         self._url_servers: dict[str, GatewayServer] = {}
         self._schedules_stopped = threading.Event()
         self._specs: dict[str, FunctionSpec] = {}
+        self._region = "us-east-1"  # set from the environment by start()
 
     @property
     def base_url(self) -> str:
@@ -176,7 +177,7 @@ class LocalStack:
 
     def _start(self) -> str:
         template = load_template(self.template_path)
-        region = self._environment.set_default("AWS_DEFAULT_REGION", "us-east-1")
+        region = self._region = self._environment.set_default("AWS_DEFAULT_REGION", "us-east-1")
         resolver = Resolver(template, region, self._parameter_overrides)
         variables, unresolved = function_environment(template, resolver)
         specs = self._specs = _function_specs(template, resolver)
@@ -223,7 +224,7 @@ class LocalStack:
             # As EventBridge does: the first run one period after the stack starts, then every period.
             threading.Thread(
                 target=self._run_on_schedule,
-                args=(specs[schedule.function], schedule.every_seconds, region),
+                args=(specs[schedule.function], schedule.every_seconds),
                 name=f"schedule-{schedule.function}",
                 daemon=True,
             ).start()
@@ -268,11 +269,11 @@ class LocalStack:
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()
 
-    def invoke_scheduled(self, function: str, region: str = "us-east-1") -> str | None:
+    def invoke_scheduled(self, function: str) -> str | None:
         """Run a scheduled function once now, with EventBridge's event; its JSON result (or raises)."""
         if self._invoker is None:
             raise RuntimeError("local stack not started")
-        spec = self._specs[function]
+        spec, region = self._specs[function], self._region
         event = {
             "version": "0",
             "id": str(uuid.uuid4()),
@@ -289,10 +290,10 @@ class LocalStack:
             raise RuntimeError(f"{function} failed: {result.error or 'timed out'}")
         return result.payload
 
-    def _run_on_schedule(self, spec: FunctionSpec, every_seconds: int, region: str) -> None:
+    def _run_on_schedule(self, spec: FunctionSpec, every_seconds: int) -> None:
         while not self._schedules_stopped.wait(every_seconds):
             try:
-                self.invoke_scheduled(spec.name, region)
+                self.invoke_scheduled(spec.name)
             except Exception as error:  # a failed run is logged; the next one comes anyway
                 _note(f"scheduled {spec.name}: {error}")
 

@@ -285,13 +285,14 @@ _RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 
 
 
 def _schedules(resource: Resource) -> list[Schedule]:
-    """``Schedule`` events with a ``rate(N unit)`` expression (cron expressions are not run locally)."""
+    """``Schedule`` events with a ``rate(N unit)`` expression; any other (cron) is refused, since the
+    local stack could not run it as EventBridge would."""
     schedules = []
     for event_name, event in (resource.properties.get("Events") or {}).items():
         if event.get("Type") != "Schedule":
             continue
         expression = str((event.get("Properties") or {}).get("Schedule", ""))
-        match = re.fullmatch(r"rate\((\d+) (\w+)\)", expression.strip())
+        match = re.fullmatch(r"rate\(([1-9]\d*) (\w+)\)", expression.strip())  # EventBridge: N >= 1
         if match is None or match.group(2) not in _RATE_UNITS:
             raise TemplateError(f"{resource.logical_id}.Events.{event_name}: only rate(N unit) runs locally")
         every = int(match.group(1)) * _RATE_UNITS[match.group(2)]
