@@ -21,11 +21,14 @@ def _session() -> Any:
 @functools.cache
 def table() -> Table:
     """The service's DynamoDB table (resource API: plain Python values in and out)."""
-    from cloudsaves.repositories.dynamo import retry_busy_transaction
+    from cloudsaves.repositories.dynamo import parse_item_reads, retry_busy_transaction
 
     resource = _session().resource("dynamodb")
+    events = resource.meta.client.meta.events
     # botocore retries throttled single calls but not a transaction cancelled for being busy.
-    resource.meta.client.meta.events.register("needs-retry.dynamodb", retry_busy_transaction)
+    events.register("needs-retry.dynamodb", retry_busy_transaction)
+    for read in ("Query", "BatchGetItem"):  # the reads answering many items: parsed faster than botocore does
+        events.register(f"before-parse.dynamodb.{read}", parse_item_reads)
     return resource.Table(get_settings().table_name)
 
 

@@ -82,6 +82,33 @@ def retry_busy_transaction(response: Any, attempts: int, **_: Any) -> float | No
     return random.uniform(0, _BUSY_BASE_SECONDS * 2 ** (attempts - 1))
 
 
+def parse_item_reads(
+    response_dict: dict[str, Any], customized_response_dict: dict[str, Any], **_: Any
+) -> None:
+    """botocore `before-parse` hook for reads of many items: a successful answer read straight from its JSON.
+
+    botocore walks every attribute value through the AttributeValue shape: for a page of 100 saves that
+    is 9-18 ms of a list's time, against 1-2 ms here. DynamoDB's JSON already has the parsed shape; only
+    binary values differ (base64 in JSON, bytes parsed), so an object hook decodes those. botocore then
+    parses an empty body (only the response metadata from the headers) and takes this result."""
+    content_type = response_dict["headers"].get("content-type", "")
+    if response_dict["status_code"] != 200 or not content_type.startswith("application/x-amz-json"):
+        return  # errors, and (should botocore switch protocols) anything not JSON, are botocore's
+    customized_response_dict.update(json.loads(response_dict["body"], object_hook=_binary_values))
+    response_dict["body"] = b"{}"
+
+
+def _binary_values(value: dict[str, Any]) -> dict[str, Any]:
+    """An AttributeValue `{"B": base64}` or `{"BS": [base64]}` as bytes; any other object as it is (an
+    attribute named B or BS holds an object, never a string or a list)."""
+    if len(value) == 1:
+        if isinstance(binary := value.get("B"), str):
+            return {"B": base64.b64decode(binary)}
+        if isinstance(binaries := value.get("BS"), list):
+            return {"BS": [base64.b64decode(b) for b in binaries]}
+    return value
+
+
 def plain(value: Any) -> Any:
     """DynamoDB's Decimals back to int/float, recursively."""
     if isinstance(value, Decimal):
