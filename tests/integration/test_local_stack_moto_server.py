@@ -3,6 +3,8 @@ directory brings back every item and object version after a restart."""
 
 from __future__ import annotations
 
+import http.client
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -280,3 +282,52 @@ def test_object_bytes_live_on_disk_not_in_memory(server: MotoServer, data_dir: P
     (blob,) = (data_dir / "blobs").iterdir()
     assert blob.read_bytes() == b"x" * 100_000
     assert s3.get_object(Bucket=BUCKET, Key="big", Range="bytes=99998-")["Body"].read() == b"xx"
+
+
+def _connection(server: MotoServer) -> http.client.HTTPConnection:
+    host, port = server.url.removeprefix("http://").split(":")
+    return http.client.HTTPConnection(host, int(port), timeout=10)
+
+
+def _exchange(
+    connection: http.client.HTTPConnection, method: str, path: str, body: Any = None, **headers: str
+) -> tuple[int, bytes, bool]:
+    """(status, body, whether the server ends the connection) of one request on `connection`."""
+    connection.request(
+        method, path, body=body, headers=headers, encode_chunked="Transfer-Encoding" in headers
+    )
+    response = connection.getresponse()
+    return response.status, response.read(), response.will_close
+
+
+def test_connections_stay_open_and_a_body_nobody_read_is_skipped(server: MotoServer) -> None:
+    connection = _connection(server)
+    status, listing, closes = _exchange(connection, "GET", "/")  # S3 ListBuckets
+    socket = connection.sock
+
+    # A GET with a body S3 never reads: the next request on the connection must start after it.
+    unread = _exchange(connection, "GET", "/", body=b"GET / HTTP/1.1\r\n\r\n" * 300)
+    again = _exchange(connection, "GET", f"/{BUCKET}?versioning")
+
+    assert (status, closes) == (200, False)
+    assert unread == (200, listing, False)
+    assert again[0] == 200 and b"<Status>Enabled</Status>" in again[1] and not again[2]
+    assert connection.sock is socket  # one TCP connection served all three
+    connection.close()
+
+
+def test_a_chunked_body_nobody_read_is_skipped_too(server: MotoServer) -> None:
+    connection = _connection(server)
+    headers = {
+        "Transfer-Encoding": "chunked",
+        "X-Amz-Target": "DynamoDB_20120810.ListTables",
+        "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20261204/us-east-1/dynamodb/aws4_request",
+    }
+
+    # The DynamoDB lock reads Content-Length bytes (none here): the chunks stay unread by moto.
+    chunked = _exchange(connection, "POST", "/", body=iter([b"{", b"}"] * 100), **headers)
+    after = _exchange(connection, "GET", f"/{BUCKET}?versioning")
+
+    assert chunked[0] == 200 and json.loads(chunked[1]) == {"TableNames": [TABLE]} and not chunked[2]
+    assert after[0] == 200 and b"<Status>Enabled</Status>" in after[1]
