@@ -1,7 +1,5 @@
 """Activity ("who is playing now"): RomM's ActivityEntrySchema and heartbeat payload."""
 
-from __future__ import annotations
-
 from pydantic import ConfigDict, Field
 
 from cloudsaves.models.base import BaseModel

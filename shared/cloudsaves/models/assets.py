@@ -4,8 +4,6 @@ The records are what the repository stores and reads back (mapped explicitly to 
 `cloudsaves.repositories.assets`); the schemas are what clients see, built from a record by the service.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Annotated, Literal
 

@@ -1,6 +1,9 @@
-"""The base of every API model and record."""
+"""The base of every API model and record.
 
-from __future__ import annotations
+Model modules do without `from __future__ import annotations`: pydantic would evaluate every field's
+annotation from its string at class creation (a compile each), about 5 ms of a heavy function's cold
+start. A method returning its own class says `Self`.
+"""
 
 import pydantic
 

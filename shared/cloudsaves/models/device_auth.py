@@ -1,7 +1,5 @@
 """Device pairing (RFC 8628 device authorization): RomM's payloads and responses, and the stored flow."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 

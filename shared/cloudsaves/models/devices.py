@@ -1,10 +1,8 @@
 """Devices: API models (RomM's DeviceSchema / DeviceCreatePayload / DeviceUpdatePayload) and the record."""
 
-from __future__ import annotations
-
 import json
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import ConfigDict, Field, field_serializer, field_validator, model_validator
 
@@ -56,7 +54,7 @@ class DeviceCreatePayload(_DeviceFields):
     reset_syncs: bool = False
 
     @model_validator(mode="after")
-    def _duplicate_disables_existing(self) -> DeviceCreatePayload:
+    def _duplicate_disables_existing(self) -> Self:
         if self.allow_duplicate:
             self.allow_existing = False
         return self
@@ -117,7 +115,7 @@ class DeviceSchema(DeviceRecord):
         return {k: MASK if k in SENSITIVE_SYNC_CONFIG_KEYS else v for k, v in value.items()}
 
     @classmethod
-    def of(cls, device: DeviceRecord) -> DeviceSchema:
+    def of(cls, device: DeviceRecord) -> Self:
         return cls.model_validate(device.model_dump())
 
 
@@ -127,5 +125,5 @@ class DeviceCreateResponse(BaseModel):
     created_at: str
 
     @classmethod
-    def of(cls, device: DeviceRecord) -> DeviceCreateResponse:
+    def of(cls, device: DeviceRecord) -> Self:
         return cls(device_id=device.id, name=device.name, created_at=device.created_at)

@@ -1,7 +1,5 @@
 """RomM's PlatformSchema, filled with what the ROM catalog knows of each platform."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from pydantic import Field, computed_field

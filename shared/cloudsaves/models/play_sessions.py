@@ -1,9 +1,7 @@
 """Play sessions (RomM 5.2's `/api/play-sessions`): request entries, answers and the stored record."""
 
-from __future__ import annotations
-
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -31,7 +29,7 @@ class PlaySessionEntry(BaseModel):
     duration_ms: int = Field(ge=0, lt=2**53)
 
     @model_validator(mode="after")
-    def _end_after_start(self) -> PlaySessionEntry:
+    def _end_after_start(self) -> Self:
         # Microseconds are dropped first, as RomM does: 10:00:00.2 -> 10:00:00.9 is not after.
         self.start_time = utc_seconds(self.start_time)
         self.end_time = utc_seconds(self.end_time)

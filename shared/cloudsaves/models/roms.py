@@ -1,7 +1,5 @@
 """ROM catalog entries (the subset of RomM's RomSchema that saves need)."""
 
-from __future__ import annotations
-
 from pydantic import ConfigDict, Field
 
 from cloudsaves.models.base import BaseModel

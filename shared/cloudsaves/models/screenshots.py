@@ -1,7 +1,5 @@
 """Gallery screenshots: the stored record and RomM's ScreenshotSchema for it."""
 
-from __future__ import annotations
-
 from urllib.parse import quote
 
 from pydantic import ConfigDict
@@ -24,7 +22,7 @@ class ScreenshotRecord(BaseModel):
     created_at: str
     updated_at: str
 
-    def to_schema(self) -> ScreenshotSchema:
+    def to_schema(self) -> "ScreenshotSchema":
         parts = split_name(self.file_name)
         folder = f"users/{self.user_id}/screenshots/{self.platform_fs_slug}/{self.rom_id}"
         return ScreenshotSchema(

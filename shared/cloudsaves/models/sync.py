@@ -4,8 +4,6 @@ The opt-in fields beyond RomM (`states`, `transfers`, `deleted`) add keys to the
 request used them: a model serializer drops the absent ones, so RomM clients see RomM's shapes.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal

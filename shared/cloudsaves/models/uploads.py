@@ -1,7 +1,5 @@
 """Direct uploads and downloads (API.md section 7): requests, answers and the reservation record."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any, Literal
 

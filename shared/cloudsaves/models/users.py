@@ -1,9 +1,7 @@
 """Users and client tokens: API models (RomM field names) and domain records."""
 
-from __future__ import annotations
-
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -41,7 +39,7 @@ class UserSchema(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, user: UserRecord) -> UserSchema:
+    def of(cls, user: UserRecord) -> Self:
         return cls.model_validate(user.model_dump(include=set(cls.model_fields)))
 
 
@@ -101,7 +99,7 @@ class ClientTokenSchema(BaseModel):
     device_id: str | None
 
     @classmethod
-    def of(cls, token: ClientTokenRecord) -> ClientTokenSchema:
+    def of(cls, token: ClientTokenRecord) -> Self:
         return cls.model_validate(token.model_dump(include=set(cls.model_fields)))
 
 
