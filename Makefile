@@ -48,7 +48,7 @@ openapi: $(STAMP) ## regenerate docs/openapi.json from the handlers
 	PYTHONPATH=.:shared $(PY) -m local_stack.openapi > docs/openapi.json
 	cp docs/openapi.json shared/cloudsaves/openapi.json  # the copy GET /openapi.json serves, in the layer
 
-bench: $(STAMP) ## benchmarks: cold starts, local request timings, a soak, direct transfers vs plain boto3
+bench: $(STAMP) ## benchmarks: cold starts, local request timings, a soak, direct transfers, index queries as the table grows
 	PYTHONPATH=.:shared $(PY) bench/cold_start.py
 	PYTHONPATH=.:shared $(PY) bench/local_requests.py
 	PYTHONPATH=.:shared $(PY) bench/soak.py
@@ -56,6 +56,7 @@ bench: $(STAMP) ## benchmarks: cold starts, local request timings, a soak, direc
 	PYTHONPATH=.:shared $(PY) bench/zip_bomb.py
 	PYTHONPATH=.:shared $(PY) bench/full_list.py
 	PYTHONPATH=.:shared $(PY) bench/negotiate.py
+	PYTHONPATH=.:shared $(PY) bench/index_queries.py
 
 # SAM CLI pins its own boto3 and pydantic, so it lives in its own venv, installed only when needed.
 $(SAM):

@@ -130,7 +130,9 @@ def _patch_transactions() -> None:
 
 
 def _patch_table_query() -> None:
-    """A Query reads one partition of the table (not all its items), computes each item's size once
+    """A Query reads one partition of the table (not all its items; on an index, only the items whose
+    index key matches, compared as stored: moto sorted the whole table, then compared every item, about
+    10 ms per 1,000 items), computes each item's size once
     (moto summed it twice per item, recursively, rebuilding every nested map: ``attribute_size``), and
     neither deep-copies the page it returns nor the attributes a projection picks (the response only
     reads them)."""
@@ -149,6 +151,22 @@ def _patch_table_query() -> None:
             if found is None:
                 return []
             return list(found.values()) if self.range_key_attr else [found]
+        if getattr(querying, "index_of", None) is self:
+            # moto checks these conditions again on what this returns, then sorts it by the index's and
+            # the table's keys: this only skips the other items, and moto's sort of the whole table.
+            (name, raw), *others = querying.index_key
+            partitions = self.items.values()
+            items = [i for p in partitions for i in p.values()] if self.range_key_attr else list(partitions)
+            found = [
+                item for item in items if (value := item.attrs.get(name)) is not None and value.value == raw
+            ]
+            for name, raw in others:  # a multi-attribute key: its other parts, among the few left
+                found = [
+                    item
+                    for item in found
+                    if (value := item.attrs.get(name)) is not None and value.value == raw
+                ]
+            return found
         return original_all_items(self)
 
     def size(self: Any) -> int:
@@ -169,11 +187,17 @@ def _patch_table_query() -> None:
         #             scan_index_forward, projection_expressions, index_name, ...)
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
         querying.partition_of = None if index_name or hash_key is None else self
+        # An index's key, when every part of it is a string or binary: stored as given, so equal values
+        # are equal as stored (numbers are not: "1" and "1.0" are the same number).
+        conditions = kwargs.get("hash_key_conditions") or []
+        exact = index_name and conditions and all(value.type in ("S", "B") for _, value in conditions)
+        querying.index_of = self if exact else None
+        querying.index_key = [(name, value.value) for name, value in conditions]
         querying.hash_key, querying.sizes = hash_key, {}
         try:
             return original_query(self, hash_key, *args, **kwargs)
         finally:
-            querying.partition_of = querying.hash_key = querying.sizes = None
+            querying.partition_of = querying.index_of = querying.hash_key = querying.sizes = None
 
     table_module.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)  # type: ignore[attr-defined]
     Table.all_items = all_items  # type: ignore[method-assign]

@@ -184,6 +184,45 @@ def test_queries_read_one_partition_in_order_and_page_through_it(server: MotoSer
     assert [i["sk"] for i in by_index["Items"]] == ["04", "03", "02", "01", "00"]
 
 
+def test_index_queries_answer_only_their_partition_in_order_and_page_through_it(server: MotoServer) -> None:
+    table = _table(server)
+    for n in range(30):  # three index partitions, interleaved; every fourth item not in the index
+        item = {"pk": f"item{n:02}", "sk": "x", "n": n}
+        if n % 4:
+            item |= {"gsi1pk": f"G{n % 3}", "gsi1sk": f"{n % 5}"}
+        table.put_item(Item=item)
+    wanted = sorted(
+        (f"{n % 5}", f"item{n:02}") for n in range(30) if n % 4 and n % 3 == 1
+    )  # the index's range key, then the table's key
+
+    pages, start = [], {}
+    while True:
+        page = table.query(
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :g",
+            ExpressionAttributeValues={":g": "G1"},
+            Limit=4,
+            **start,
+        )
+        pages.append(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            break
+        start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+    descending = table.query(
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :g AND gsi1sk > :s",
+        FilterExpression="n > :n",
+        ExpressionAttributeValues={":g": "G1", ":s": "1", ":n": 10},
+        ScanIndexForward=False,
+    )["Items"]
+
+    assert [(i["gsi1sk"], i["pk"]) for page in pages for i in page] == wanted
+    assert len(pages) == 2 and all(i["gsi1pk"] == "G1" for page in pages for i in page)
+    assert [(i["gsi1sk"], i["pk"]) for i in descending] == [
+        (sk, pk) for sk, pk in reversed(wanted) if sk > "1" and int(pk[4:]) > 10
+    ]
+
+
 def test_a_cancelled_transaction_leaves_every_item_it_touched_as_it_was(server: MotoServer) -> None:
     table = _table(server)
     client = _client("dynamodb", server.url)
