@@ -196,13 +196,18 @@ class Scenario:
             raise SystemExit("content: wrong size")
 
 
-def run(scenario: Scenario, runs: int, timings: Timings, invoker: TimingInvoker | None) -> None:
-    operations = {"upload": scenario.upload, "list": scenario.list, "content": scenario.content}
-    while True:  # fill the slot so that a list has LIST_SIZE saves to show
+def fill(scenario: Scenario) -> None:
+    """Upload until a list has LIST_SIZE saves to show."""
+    while True:
         scenario.upload()
         _, body = scenario.send("GET", f"/api/saves?rom_id={ROM_ID}&limit={LIST_SIZE}", scenario.bearer, b"")
         if len(scenario.json.loads(body)) >= LIST_SIZE:
-            break
+            return
+
+
+def run(scenario: Scenario, runs: int, timings: Timings, invoker: TimingInvoker | None) -> None:
+    operations = {"upload": scenario.upload, "list": scenario.list, "content": scenario.content}
+    fill(scenario)
     for _ in range(runs):
         for name, operation in operations.items():
             started = time.perf_counter()
