@@ -157,9 +157,10 @@ def _keep_alive_handler() -> type:
                         self.send_header("Connection", "close")  # its body ends where the connection does
                     self.end_headers()
                     sent = True
-                    self.wfile.write(first)
-                    for chunk in chunks:
-                        self.wfile.write(chunk)
+                    if self.command != "HEAD" and int(code) not in (204, 304):  # else no body, ever
+                        self.wfile.write(first)
+                        for chunk in chunks:
+                            self.wfile.write(chunk)
                 finally:
                     close = getattr(result, "close", None)
                     if close is not None:

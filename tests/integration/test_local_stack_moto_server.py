@@ -346,12 +346,14 @@ def test_connections_stay_open_and_a_body_nobody_read_is_skipped(server: MotoSer
 
     # A GET with a body S3 never reads: the next request on the connection must start after it.
     unread = _exchange(connection, "GET", "/", body=b"GET / HTTP/1.1\r\n\r\n" * 300)
+    head = _exchange(connection, "HEAD", f"/{BUCKET}")  # HeadBucket: headers only
     again = _exchange(connection, "GET", f"/{BUCKET}?versioning")
 
     assert (status, closes) == (200, False)
     assert unread == (200, listing, False)
+    assert head == (200, b"", False)
     assert again[0] == 200 and b"<Status>Enabled</Status>" in again[1] and not again[2]
-    assert connection.sock is socket  # one TCP connection served all three
+    assert connection.sock is socket  # one TCP connection served all four
     connection.close()
 
 
