@@ -578,20 +578,13 @@ def _store(
     stored_file = stored_shot = None
     try:
         if file is not None:
-            stored_file = _put(kind, user_id, *file)
+            stored_file = orphans.put_new(kind, user_id, *file, content_hash(file[1]))
         if screenshot is not None:
-            stored_shot = _put("screenshot", user_id, *screenshot)
+            stored_shot = orphans.put_new("screenshot", user_id, *screenshot, content_hash(screenshot[1]))
     except BaseException:
         orphans.discard((stored_file, stored_shot))
         raise
     return stored_file, stored_shot
-
-
-def _put(folder: str, user_id: int, name: str, data: bytes) -> StoredFile:
-    key = storage.new_object_key(folder, user_id, name)
-    stored = StoredFile(name, len(data), content_hash(data), key, noted_at=orphans.note_pending(key))
-    storage.put_object(key, data)
-    return stored
 
 
 def _folder(context: _Context) -> str:

@@ -31,7 +31,7 @@ from cloudsaves.errors import (
 from cloudsaves.filenames import InvalidFileName, fold, fs_name_stem, sanitize_file_name
 from cloudsaves.hashing import content_hash, md5_hex
 from cloudsaves.http import Principal
-from cloudsaves.models.assets import AnyRecord, SaveRecord, StoredFile, UploadParams
+from cloudsaves.models.assets import AnyRecord, SaveRecord, UploadParams
 from cloudsaves.models.sync import Tombstone
 from cloudsaves.observability import logger
 from cloudsaves.repositories import keys
@@ -261,14 +261,12 @@ def _check_size(size: int, kind: str) -> None:
 
 
 def _write_plain(principal: Principal, path: str, data: bytes) -> bool:
-    key = storage.new_object_key("file", principal.user_id, _object_name(path))
-    stored = StoredFile(path, len(data), "", key, orphans.note_pending(key))
-    storage.put_object(key, data)
+    stored = orphans.put_new("file", principal.user_id, _object_name(path), data)
     repo = cloud_sync_repository()
     try:
         for _ in range(_WRITE_ATTEMPTS):
             seen = repo.get_file(principal.user_id, fold(path))
-            entry = FileEntry(path, md5_hex(data), len(data), key, now_iso())
+            entry = FileEntry(path, md5_hex(data), len(data), stored.object_key, now_iso())
             retired = [_retired_note(principal, path, seen)] if seen is not None else []
             try:
                 repo.replace_file(
@@ -293,9 +291,7 @@ def _retired_note(principal: Principal, path: str, seen: FileEntry) -> LedgerNot
 
 def _write_mapped(principal: Principal, target: _Mapped, data: bytes) -> None:
     kind, file_name = target.target.kind, target.target.file_name
-    key = storage.new_object_key(kind, principal.user_id, file_name)
-    stored = StoredFile(file_name, len(data), content_hash(data), key, orphans.note_pending(key))
-    storage.put_object(key, data)
+    stored = orphans.put_new(kind, principal.user_id, file_name, data, content_hash(data))
     # overwrite: every RetroArch upload is a new version, never answered with an older duplicate (which
     # would leave the slot's head on other bytes than the device now holds).
     params = UploadParams(

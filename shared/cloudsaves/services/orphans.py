@@ -51,6 +51,15 @@ def note_pending(object_key: str) -> str:
     return noted_at
 
 
+def put_new(folder: str, user_id: int, file_name: str, data: bytes, digest: str = "") -> StoredFile:
+    """`data` at a fresh key of `folder`, its pending note filed first; `digest` is RomM's content hash
+    where the record keeps one."""
+    key = storage.new_object_key(folder, user_id, file_name)
+    stored = StoredFile(file_name, len(data), digest, key, note_pending(key))
+    storage.put_object(key, data)
+    return stored
+
+
 def pending_notes(files: Iterable[StoredFile | None]) -> list[LedgerNote]:
     return [pending_note(f.object_key, f.noted_at) for f in files if f is not None and f.noted_at]
 

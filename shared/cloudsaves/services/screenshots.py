@@ -18,7 +18,7 @@ from cloudsaves.errors import AppError, BadRequest, ConcurrentUpdate, Conflict, 
 from cloudsaves.http import Principal
 from cloudsaves.ids import new_int_id
 from cloudsaves.images import ALLOWED_IMAGE_EXTENSIONS, image_type
-from cloudsaves.models.assets import ScreenshotSchema, StoredFile
+from cloudsaves.models.assets import ScreenshotSchema
 from cloudsaves.models.screenshots import ScreenshotRecord
 from cloudsaves.multipart import MultipartError, parse_form
 from cloudsaves.repositories import keys
@@ -81,10 +81,7 @@ def upload_screenshot(principal: Principal, rom_id: int, upload: ScreenshotFile)
 
     rom = get_rom(rom_id)
     repo = screenshots_repository()
-    key = storage.new_object_key("screenshot", principal.user_id, upload.file_name)
-    noted_at = orphans.note_pending(key)
-    storage.put_object(key, upload.data)
-    stored = StoredFile(upload.file_name, len(upload.data), "", key, noted_at)
+    stored = orphans.put_new("screenshot", principal.user_id, upload.file_name, upload.data)
     try:
         for _ in range(_ATTEMPTS):
             now = now_iso()
@@ -97,7 +94,7 @@ def upload_screenshot(principal: Principal, rom_id: int, upload: ScreenshotFile)
                 file_name=upload.file_name,
                 file_size_bytes=len(upload.data),
                 content_type=upload.content_type,
-                object_key=key,
+                object_key=stored.object_key,
                 is_public=existing.is_public if existing else False,
                 created_at=existing.created_at if existing else now,
                 updated_at=now,
