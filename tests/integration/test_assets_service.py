@@ -18,7 +18,14 @@ from cloudsaves.models.roms import RomUpsert
 from cloudsaves.models.sync import SyncNegotiatePayload
 from cloudsaves.repositories import keys
 from cloudsaves.repositories.assets import AssetsRepository
-from cloudsaves.services import asset_changes, asset_downloads, asset_reads, asset_uploads, device_syncs
+from cloudsaves.services import (
+    asset_changes,
+    asset_downloads,
+    asset_reads,
+    asset_uploads,
+    device_syncs,
+    slot_retention,
+)
 from cloudsaves.services.devices import register_device
 from cloudsaves.services.roms import upsert_rom
 from cloudsaves.services.sync import get_session, negotiate
@@ -414,7 +421,7 @@ def test_autocleanup_deletes_a_bounded_number_per_upload_and_the_next_upload_goe
     last = upload(b"v16", slot="auto", autocleanup=True, autocleanup_limit=1)
 
     # Then the first deleted only AUTOCLEANUP_DELETES_PER_UPLOAD of the 15, and the second the rest
-    assert asset_uploads.AUTOCLEANUP_DELETES_PER_UPLOAD == 10
+    assert slot_retention.AUTOCLEANUP_DELETES_PER_UPLOAD == 10
     assert [s.id for s in after_first] == [newest.id, *[s.id for s in reversed(older)][10:]]
     assert [s.id for s in asset_reads.list_assets("save", USER, slot="auto", limit=100).items] == [last.id]
     assert len(object_keys()) == 1

@@ -44,15 +44,20 @@ from cloudsaves.models.devices import DeviceRecord
 from cloudsaves.observability import logger, metrics
 from cloudsaves.repositories.assets import AssetsRepository, ContentChange
 from cloudsaves.repositories.object_ledger import LedgerNote
-from cloudsaves.services import asset_forms, asset_records, asset_views, cloud_sync_index, orphans
+from cloudsaves.services import (
+    asset_forms,
+    asset_records,
+    asset_views,
+    cloud_sync_index,
+    orphans,
+    slot_retention,
+)
 from cloudsaves.services.devices import resolve_device, touch_last_seen
 from cloudsaves.services.roms import get_rom
 
 SLOT_CONFLICT = "Slot has a newer save since your last sync"
 SAVE_CONFLICT = "Save has been updated since your last sync"
 AUTOCLEANUP_MIN, AUTOCLEANUP_MAX = 1, 100
-# Saves one upload's autocleanup deletes at most (after its commit, so bounded): the next upload goes on.
-AUTOCLEANUP_DELETES_PER_UPLOAD = 10
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
@@ -210,10 +215,7 @@ def update_from_request(
         # Their pending notes stay: the sweep deletes them unless the commit landed (it settles them).
         logger.warning("Update outcome unknown; keeping the uploaded objects", extra={"keys": written})
         raise
-    _after_commit("release replaced bytes", lambda: orphans.release(retired))
-    cloud_sync_index.note_commit(record)
-    if device is not None:
-        _after_commit("touch last_seen", lambda: touch_last_seen(principal.user_id, device.id))
+    _after_write(principal, record, retired, device)
     return asset_views.schema(record, device)
 
 
@@ -280,18 +282,28 @@ def _commit(context: _Context, stored: StoredFile, screenshot: StoredFile | None
         return outcome
     metrics.add_metric(name=f"{context.kind.capitalize()}Uploads", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="UploadedBytes", unit=MetricUnit.Bytes, value=stored.file_size_bytes)
-    _after_commit("release replaced bytes", lambda: orphans.release(outcome.retired))
-    cloud_sync_index.note_commit(outcome.record)
-    principal, device, limit = context.principal, context.device, context.autocleanup_limit
-    if device is not None:
-        _after_commit("touch last_seen", lambda: touch_last_seen(principal.user_id, device.id))
+    principal, limit, slot = context.principal, context.autocleanup_limit, context.slot
+    _after_write(principal, outcome.record, outcome.retired, context.device)
     _after_commit(
         "count the sync session",
         lambda: asset_records.count_session(context.kind, principal, context.session_id),
     )
-    if limit is not None:
-        _after_commit("autocleanup", lambda: _autocleanup(context, limit))
+    if limit is not None and slot is not None:
+        _after_commit(
+            "autocleanup", lambda: slot_retention.autocleanup(principal.user_id, context.rom_id, slot, limit)
+        )
     return outcome
+
+
+def _after_write(
+    principal: Principal, record: AnyRecord, retired: list[LedgerNote], device: DeviceRecord | None
+) -> None:
+    """What follows any stored upload or PUT: the bytes it replaced go, the RetroArch door's index
+    learns the record, the device was seen."""
+    _after_commit("release replaced bytes", lambda: orphans.release(retired))
+    cloud_sync_index.note_commit(record)
+    if device is not None:
+        _after_commit("touch last_seen", lambda: touch_last_seen(principal.user_id, device.id))
 
 
 def _after_commit(step: str, run: Callable[[], None]) -> None:
@@ -545,30 +557,6 @@ def _check_not_stale(
         and parse_iso(sync.last_synced_at) < parse_iso(current.updated_at)
     ):
         raise Conflict(SAVE_CONFLICT)
-
-
-def _autocleanup(context: _Context, keep: int) -> None:
-    """Keep the slot's newest `keep` saves; delete older ones, their index entries and bytes.
-
-    Only the newest `keep` + AUTOCLEANUP_DELETES_PER_UPLOAD members are looked at: a slot far over its
-    limit shrinks by that many per upload.
-    """
-    assert context.slot is not None
-    repo = asset_records.assets_repository("save")
-    user_id, rom_id, slot = context.principal.user_id, context.rom_id, context.slot
-    members = repo.slot_members(user_id, rom_id, slot, limit=keep + AUTOCLEANUP_DELETES_PER_UPLOAD)
-    if len(members) <= keep:
-        return
-    records = repo.get_many([m.save_id for m in members], consistent=True)
-    for member in members:
-        if member.save_id not in records:
-            repo.delete_slot_member(user_id, rom_id, slot, member)
-    live = [records[m.save_id] for m in members if m.save_id in records]
-    notes = orphans.note_removals("save", live[keep:])
-    deleted = [record for record in live[keep:] if repo.delete_one(record)]
-    repo.remove_index_entries(deleted)
-    gone = set(asset_records.all_keys(deleted))  # notes of saves that changed meanwhile: the sweep's
-    orphans.release([n for n in notes if n.object_key in gone])
 
 
 def _store(
