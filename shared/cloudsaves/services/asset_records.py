@@ -3,7 +3,7 @@
 The use cases live beside it, one concept a module: `asset_uploads` (multipart and direct uploads,
 the conflict guard), `asset_reads` (lists, summary, one record), `asset_downloads` (bytes and
 presigned URLs), `device_syncs` (a device's sync record on a save), `asset_changes` (visibility, delete),
-`slot_retention` (a slot's autocleanup after an upload).
+`upload_guard` (the conflict guard's rules), `slot_retention` (a slot's autocleanup after an upload).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 bytes stored at a fresh key, then `commit_upload`, which decides again and writes in one conditional
 transaction (`AssetsRepository.create_in_slot` / `create_named` / `update_content`), re-deciding when
 the transaction loses a race. Bytes no record points at are deleted; bytes a record stopped pointing
-at are deleted after the commit (the versioned bucket keeps them for the retention period).
+at are deleted after the commit (the versioned bucket keeps them for the retention period). The
+guard's rules are `upload_guard`'s; a slot's autocleanup after the commit is `slot_retention`'s.
 """
 
 from __future__ import annotations
@@ -51,12 +52,11 @@ from cloudsaves.services import (
     cloud_sync_index,
     orphans,
     slot_retention,
+    upload_guard,
 )
 from cloudsaves.services.devices import resolve_device, touch_last_seen
 from cloudsaves.services.roms import get_rom
 
-SLOT_CONFLICT = "Slot has a newer save since your last sync"
-SAVE_CONFLICT = "Save has been updated since your last sync"
 AUTOCLEANUP_MIN, AUTOCLEANUP_MAX = 1, 100
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
@@ -201,7 +201,7 @@ def update_from_request(
         if device is None:
             return asset_views.schema(current, None)
         return asset_views.schema(asset_records.record_sync(repo, current, device), device)
-    _check_not_stale(current, device, overwrite, content=part is not None)
+    upload_guard.check_not_stale(current, device, overwrite, content=part is not None)
     stored, shot = _store(
         kind, principal.user_id, (current.file_name, part.data) if part else None, screenshot
     )
@@ -255,11 +255,11 @@ def _precheck(context: _Context, file_name: str) -> None:
     if context.slot is not None:
         latest = _latest_in_slot(repo, context)
         if latest is not None:
-            _check_slot_sync(latest, context.device)
+            upload_guard.check_slot_sync(latest, context.device)
     else:
         existing, _ = _same_name(repo, context, file_name)
         if existing is not None:
-            _check_not_stale(existing, context.device, overwrite=False, content=True)
+            upload_guard.check_not_stale(existing, context.device, overwrite=False, content=True)
 
 
 def _commit(context: _Context, stored: StoredFile, screenshot: StoredFile | None) -> _Outcome:
@@ -336,7 +336,7 @@ def _commit_to_slot(
     revision = repo.slot_revision(context.principal.user_id, context.rom_id, context.slot)
     latest = _latest_in_slot(repo, context)
     if latest is not None and context.device is not None and not context.overwrite:
-        _check_slot_sync(latest, context.device)
+        upload_guard.check_slot_sync(latest, context.device)
     if not context.overwrite:
         duplicate = _slot_duplicate(repo, context, stored.content_hash)
         if duplicate is not None:
@@ -357,7 +357,7 @@ def _commit_by_name(
         repo.create_named(record, dangling_id, orphans.commit_actions((stored, screenshot)))
         return _Outcome(record)
     if context.device is not None and not context.overwrite:
-        _check_not_stale(existing, context.device, overwrite=False, content=True)
+        upload_guard.check_not_stale(existing, context.device, overwrite=False, content=True)
     moment = _after(existing.updated_at)
     changes = {
         **_content_fields(stored, moment),
@@ -386,7 +386,7 @@ def _update_in_place(
     """The rewritten record, and the notes of the keys it let go (filed in its transaction)."""
     for _ in range(asset_records.MAX_COMMIT_ATTEMPTS):
         current = asset_records.owned(kind, principal, asset_id)
-        _check_not_stale(current, device, overwrite, content=stored is not None)
+        upload_guard.check_not_stale(current, device, overwrite, content=stored is not None)
         moment = _after(current.updated_at) if stored is not None else parse_iso(current.updated_at)
         changes: dict[str, object] = _content_fields(stored, moment) if stored is not None else {}
         if screenshot is not None:
@@ -532,31 +532,6 @@ def _claimed(
         return None, None
     existing = repo.get(claimed_id, consistent=True)
     return (existing, None) if existing is not None else (None, claimed_id)
-
-
-def _check_slot_sync(latest: SaveRecord, device: DeviceRecord) -> None:
-    sync = latest.syncs.get(device.id)
-    if (
-        sync is None
-        or not device.counts_sync(sync.last_synced_at)
-        or parse_iso(sync.last_synced_at) < parse_iso(latest.updated_at)
-    ):
-        raise Conflict(SLOT_CONFLICT)
-
-
-def _check_not_stale(
-    current: AnyRecord, device: DeviceRecord | None, overwrite: bool, *, content: bool
-) -> None:
-    """RomM's same-name rule: a device whose sync record is older than the save's content gets 409."""
-    if not isinstance(current, SaveRecord) or device is None or overwrite or not content:
-        return
-    sync = current.syncs.get(device.id)
-    if (
-        sync is not None
-        and device.counts_sync(sync.last_synced_at)
-        and parse_iso(sync.last_synced_at) < parse_iso(current.updated_at)
-    ):
-        raise Conflict(SAVE_CONFLICT)
 
 
 def _store(
