@@ -3,9 +3,8 @@
 Items (see `keys`):
 - the asset: pk `SAVE#<id>` / `STATE#<id>`, sk PROFILE; gsi1 = the user's saves/states, gsi2 = those
   of one ROM, both ordered by `<updated_at>#<id>`.
-- a slot (saves with `slot`): pk `SLOT#<user>#<rom>#<slot>`; sk HEAD holds `revision`, which every
-  write adding to the slot must match (the conflict guard's atomic check), and one member item per
-  save, sk `M#<updated_at>#<id>`, read with strongly consistent Queries (guard, dedup, autocleanup).
+- a slot (saves with `slot`): its head and members, `repositories.slots` (`repo.slots`), written in the
+  same transactions as the saves.
 - a name claim (slot-less saves, all states): pk `SAVENAME#<user>#<rom>#<file name>` (STATENAME#...),
   sk HEAD, `{asset_id}`: one asset per user, ROM and name, so "same name -> update in place" is atomic.
 
@@ -25,22 +24,14 @@ from cloudsaves.errors import BadRequest, ConcurrentUpdate
 from cloudsaves.models.assets import AnyRecord, Kind, SaveRecord, StateRecord, SyncRecord
 from cloudsaves.repositories import keys
 from cloudsaves.repositories.dynamo import conditional_write, decode_cursor, encode_cursor, plain
+from cloudsaves.repositories.slots import SlotIndex
 
 _BATCH_GET_LIMIT = 100
-_BATCH_WRITE_LIMIT = 25
 _UNPROCESSED_ATTEMPTS = 8
 # A filtered list page stops after this many Queries (and hands out a cursor), so a page costs a bounded
 # number of round trips even when few items match.
 MAX_QUERIES_PER_PAGE = 8
 _ASSET_KEYS = {"pk", "sk"}
-
-
-@dataclass(frozen=True)
-class SlotMember:
-    save_id: int
-    updated_at: str
-    content_hash: str | None
-    sk: str
 
 
 @dataclass(frozen=True)
@@ -57,6 +48,7 @@ class AssetsRepository:
     def __init__(self, table: Any, kind: Kind) -> None:
         self._table = table
         self._kind = kind
+        self.slots = SlotIndex(table)
         self._record_type: type[SaveRecord] | type[StateRecord] = (
             SaveRecord if kind == "save" else StateRecord
         )
@@ -191,54 +183,6 @@ class AssetsRepository:
                 return records
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def slot_revision(self, user_id: int, rom_id: int, slot: str) -> int | None:
-        key = {"pk": keys.slot_pk(user_id, rom_id, slot), "sk": keys.SLOT_HEAD}
-        item = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
-        return int(item["revision"]) if item else None
-
-    def slot_members(
-        self, user_id: int, rom_id: int, slot: str, *, limit: int | None = None
-    ) -> list[SlotMember]:
-        """The slot's members, newest first (strongly consistent); all of them unless `limit`."""
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :p AND begins_with(sk, :m)",
-            "ExpressionAttributeValues": {":p": keys.slot_pk(user_id, rom_id, slot), ":m": "M#"},
-            "ScanIndexForward": False,
-            "ConsistentRead": True,
-        }
-        members: list[SlotMember] = []
-        while True:
-            if limit is not None:
-                kwargs["Limit"] = limit - len(members)
-            page = self._table.query(**kwargs)
-            members.extend(_member(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page or (limit is not None and len(members) >= limit):
-                return members
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def slot_members_with_hash(
-        self, user_id: int, rom_id: int, slot: str, content_hash: str
-    ) -> list[SlotMember]:
-        """The slot's members holding `content_hash`, newest first (strongly consistent)."""
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :p AND begins_with(sk, :m)",
-            "FilterExpression": "content_hash = :h",
-            "ExpressionAttributeValues": {
-                ":p": keys.slot_pk(user_id, rom_id, slot),
-                ":m": "M#",
-                ":h": content_hash,
-            },
-            "ScanIndexForward": False,
-            "ConsistentRead": True,
-        }
-        members: list[SlotMember] = []
-        while True:
-            page = self._table.query(**kwargs)
-            members.extend(_member(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return members
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
     def name_claim(self, user_id: int, rom_id: int, file_name: str) -> int | None:
         """The id of the asset holding this name (strongly consistent); it may be dangling."""
         key = {"pk": keys.asset_name_pk(self._kind, user_id, rom_id, file_name), "sk": keys.NAME_CLAIM}
@@ -254,27 +198,9 @@ class AssetsRepository:
 
         `ledger`: the orphan-check ledger's actions, committed in the same transaction (every writer here).
         """
-        assert record.slot is not None
-        pk = keys.slot_pk(record.user_id, record.rom_id, record.slot)
-        if seen_revision is None:
-            head: dict[str, Any] = {
-                "Put": {
-                    "TableName": self._table.name,
-                    "Item": {"pk": pk, "sk": keys.SLOT_HEAD, "revision": 1},
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        else:
-            head = {
-                "Update": {
-                    "TableName": self._table.name,
-                    "Key": {"pk": pk, "sk": keys.SLOT_HEAD},
-                    "UpdateExpression": "SET revision = :next",
-                    "ConditionExpression": "revision = :seen",
-                    "ExpressionAttributeValues": {":seen": seen_revision, ":next": seen_revision + 1},
-                }
-            }
-        self._transact([self._put_new(self._item(record)), head, {"Put": self._member_put(record)}, *ledger])
+        self._transact(
+            [self._put_new(self._item(record)), *self.slots.add_actions(record, seen_revision), *ledger]
+        )
 
     def create_named(
         self, record: AnyRecord, dangling_id: int | None, ledger: Sequence[dict[str, Any]] = ()
@@ -345,26 +271,9 @@ class AssetsRepository:
         if names:
             update["ExpressionAttributeNames"] = names
         actions: list[dict[str, Any]] = [{"Update": update}]
-        slot = record.slot if isinstance(record, SaveRecord) else None
-        if slot is not None and record.updated_at != change.previous_updated_at:
-            pk = keys.slot_pk(record.user_id, record.rom_id, slot)
-            actions += [
-                {
-                    "Delete": {
-                        "TableName": self._table.name,
-                        "Key": {"pk": pk, "sk": keys.slot_member_sk(change.previous_updated_at, record.id)},
-                    }
-                },
-                {"Put": self._member_put(record)},
-                {
-                    "Update": {
-                        "TableName": self._table.name,
-                        "Key": {"pk": pk, "sk": keys.SLOT_HEAD},
-                        "UpdateExpression": "ADD revision :one",
-                        "ExpressionAttributeValues": {":one": 1},
-                    }
-                },
-            ]
+        moved = record.updated_at != change.previous_updated_at
+        if isinstance(record, SaveRecord) and record.slot is not None and moved:
+            actions += self.slots.move_actions(record, change.previous_updated_at)
         self._transact([*actions, *ledger])
 
     def delete_owned(self, records: Iterable[AnyRecord]) -> None:
@@ -400,31 +309,13 @@ class AssetsRepository:
 
     def remove_index_entries(self, records: Iterable[AnyRecord]) -> None:
         """After deleting assets: drop their slot members and name claims, and bump their slots' revisions."""
-        members: list[dict[str, Any]] = []
-        slots: set[tuple[int, int, str]] = set()
+        in_slots: list[SaveRecord] = []
         for record in records:
-            slot = record.slot if isinstance(record, SaveRecord) else None
-            if slot is not None:
-                slots.add((record.user_id, record.rom_id, slot))
-                members.append(
-                    {
-                        "pk": keys.slot_pk(record.user_id, record.rom_id, slot),
-                        "sk": keys.slot_member_sk(record.updated_at, record.id),
-                    }
-                )
+            if isinstance(record, SaveRecord) and record.slot is not None:
+                in_slots.append(record)
             else:
                 self._release_name(record)
-        self._batch_delete(members)
-        for user_id, rom_id, slot in sorted(slots):
-            self._table.update_item(
-                Key={"pk": keys.slot_pk(user_id, rom_id, slot), "sk": keys.SLOT_HEAD},
-                UpdateExpression="ADD revision :one",
-                ExpressionAttributeValues={":one": 1},
-            )
-
-    def delete_slot_member(self, user_id: int, rom_id: int, slot: str, member: SlotMember) -> None:
-        """Drop a dangling member (its save is gone)."""
-        self._table.delete_item(Key={"pk": keys.slot_pk(user_id, rom_id, slot), "sk": member.sk})
+        self.slots.remove(in_slots)
 
     def set_visibility(self, asset_id: int, user_id: int, is_public: bool) -> AnyRecord:
         """Set `is_public` on the user's own asset; ConcurrentUpdate when it is not theirs (or gone)."""
@@ -514,19 +405,6 @@ class AssetsRepository:
         fields = self._record_type.model_fields
         return self._record_type.model_validate({k: v for k, v in plain(item).items() if k in fields})
 
-    def _member_put(self, record: AnyRecord) -> dict[str, Any]:
-        assert isinstance(record, SaveRecord) and record.slot is not None
-        return {
-            "TableName": self._table.name,
-            "Item": {
-                "pk": keys.slot_pk(record.user_id, record.rom_id, record.slot),
-                "sk": keys.slot_member_sk(record.updated_at, record.id),
-                "save_id": record.id,
-                "updated_at": record.updated_at,
-                "content_hash": record.content_hash,
-            },
-        }
-
     def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
         return {
             "Put": {
@@ -574,29 +452,3 @@ class AssetsRepository:
                 return items
             time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled keys: back off and ask again
         raise RuntimeError("BatchGetItem kept returning unprocessed keys")
-
-    def _batch_delete(self, item_keys: list[dict[str, Any]]) -> None:
-        client = self._table.meta.client
-        for start in range(0, len(item_keys), _BATCH_WRITE_LIMIT):
-            request: dict[str, Any] = {
-                self._table.name: [
-                    {"DeleteRequest": {"Key": key}} for key in item_keys[start : start + _BATCH_WRITE_LIMIT]
-                ]
-            }
-            for attempt in range(_UNPROCESSED_ATTEMPTS):
-                request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-                if not request:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))
-            else:
-                raise RuntimeError("BatchWriteItem kept returning unprocessed items")
-
-
-def _member(item: dict[str, Any]) -> SlotMember:
-    data = plain(item)
-    return SlotMember(
-        save_id=int(data["save_id"]),
-        updated_at=str(data["updated_at"]),
-        content_hash=data.get("content_hash"),
-        sk=str(data["sk"]),
-    )

@@ -333,7 +333,7 @@ def _commit_to_slot(
 ) -> _Outcome:
     assert context.slot is not None
     # The revision is read before the members: any member added after this read also moves the revision.
-    revision = repo.slot_revision(context.principal.user_id, context.rom_id, context.slot)
+    revision = repo.slots.revision(context.principal.user_id, context.rom_id, context.slot)
     latest = _latest_in_slot(repo, context)
     if latest is not None and context.device is not None and not context.overwrite:
         upload_guard.check_slot_sync(latest, context.device)
@@ -479,12 +479,12 @@ def _latest_in_slot(repo: AssetsRepository, context: _Context) -> SaveRecord | N
     user_id, rom_id, slot = context.principal.user_id, context.rom_id, context.slot
     want = 4
     while True:
-        members = repo.slot_members(user_id, rom_id, slot, limit=want)
+        members = repo.slots.members(user_id, rom_id, slot, limit=want)
         for member in members:
             record = repo.get(member.save_id, consistent=True)
             if isinstance(record, SaveRecord):
                 return record
-            repo.delete_slot_member(user_id, rom_id, slot, member)
+            repo.slots.drop_member(user_id, rom_id, slot, member)
         if len(members) < want:
             return None
         want *= 4
@@ -493,12 +493,12 @@ def _latest_in_slot(repo: AssetsRepository, context: _Context) -> SaveRecord | N
 def _slot_duplicate(repo: AssetsRepository, context: _Context, digest: str) -> SaveRecord | None:
     assert context.slot is not None
     user_id, rom_id, slot = context.principal.user_id, context.rom_id, context.slot
-    for member in repo.slot_members_with_hash(user_id, rom_id, slot, digest):
+    for member in repo.slots.members_with_hash(user_id, rom_id, slot, digest):
         record = repo.get(member.save_id, consistent=True)
         if isinstance(record, SaveRecord) and record.content_hash == digest:
             return record
         if record is None:
-            repo.delete_slot_member(user_id, rom_id, slot, member)
+            repo.slots.drop_member(user_id, rom_id, slot, member)
     return None
 
 

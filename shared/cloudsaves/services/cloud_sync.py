@@ -366,7 +366,7 @@ def _newest_versions(
 def _newest_left(principal: Principal, entry: AssetEntry) -> AnyRecord | None:
     repo = asset_records.assets_repository(entry.kind)
     if entry.kind == "save":
-        for member in repo.slot_members(principal.user_id, entry.rom_id, entry.name, limit=8):
+        for member in repo.slots.members(principal.user_id, entry.rom_id, entry.name, limit=8):
             record = repo.get(member.save_id, consistent=True)
             if isinstance(record, SaveRecord):
                 return record

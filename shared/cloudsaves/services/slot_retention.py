@@ -16,13 +16,13 @@ def autocleanup(user_id: int, rom_id: int, slot: str, keep: int) -> None:
     limit shrinks by that many per upload.
     """
     repo = asset_records.assets_repository("save")
-    members = repo.slot_members(user_id, rom_id, slot, limit=keep + AUTOCLEANUP_DELETES_PER_UPLOAD)
+    members = repo.slots.members(user_id, rom_id, slot, limit=keep + AUTOCLEANUP_DELETES_PER_UPLOAD)
     if len(members) <= keep:
         return
     records = repo.get_many([m.save_id for m in members], consistent=True)
     for member in members:
         if member.save_id not in records:
-            repo.delete_slot_member(user_id, rom_id, slot, member)
+            repo.slots.drop_member(user_id, rom_id, slot, member)
     live = [records[m.save_id] for m in members if m.save_id in records]
     notes = orphans.note_removals("save", live[keep:])
     deleted = [record for record in live[keep:] if repo.delete_one(record)]

@@ -350,7 +350,7 @@ def tombstone_emptied_slots(user_id: int, deleted: Sequence[AnyRecord]) -> None:
                 deleted_at=now,
             )
             for (rom_id, slot), record in sorted(newest.items())
-            if not assets.slot_members(user_id, rom_id, slot, limit=1)
+            if not assets.slots.members(user_id, rom_id, slot, limit=1)
         ]
         sync_repository().put_tombstones(user_id, dead)
     except Exception:
