@@ -183,6 +183,38 @@ class AssetsRepository:
                 return records
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def newest_in_slot(self, user_id: int, rom_id: int, slot: str) -> SaveRecord | None:
+        """The slot's newest save (strongly consistent); members whose save is gone are dropped on the way."""
+        want = 4
+        while True:
+            members = self.slots.members(user_id, rom_id, slot, limit=want)
+            for member in members:
+                record = self.get(member.save_id, consistent=True)
+                if isinstance(record, SaveRecord):
+                    return record
+                self.slots.drop_member(user_id, rom_id, slot, member)
+            if len(members) < want:
+                return None
+            want *= 4
+
+    def in_slot_with_hash(self, user_id: int, rom_id: int, slot: str, digest: str) -> SaveRecord | None:
+        """The slot's newest save holding `digest` (strongly consistent); dangling members are dropped."""
+        for member in self.slots.members_with_hash(user_id, rom_id, slot, digest):
+            record = self.get(member.save_id, consistent=True)
+            if isinstance(record, SaveRecord) and record.content_hash == digest:
+                return record
+            if record is None:
+                self.slots.drop_member(user_id, rom_id, slot, member)
+        return None
+
+    def named(self, user_id: int, rom_id: int, file_name: str) -> tuple[AnyRecord | None, int | None]:
+        """(the asset holding this slot-less name, or None; the id of a claim whose asset is gone)."""
+        claimed_id = self.name_claim(user_id, rom_id, file_name)
+        if claimed_id is None:
+            return None, None
+        existing = self.get(claimed_id, consistent=True)
+        return (existing, None) if existing is not None else (None, claimed_id)
+
     def name_claim(self, user_id: int, rom_id: int, file_name: str) -> int | None:
         """The id of the asset holding this name (strongly consistent); it may be dangling."""
         key = {"pk": keys.asset_name_pk(self._kind, user_id, rom_id, file_name), "sk": keys.NAME_CLAIM}

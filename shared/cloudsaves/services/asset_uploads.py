@@ -253,7 +253,7 @@ def _precheck(context: _Context, file_name: str) -> None:
         return
     repo = asset_records.assets_repository("save")
     if context.slot is not None:
-        latest = _latest_in_slot(repo, context)
+        latest = repo.newest_in_slot(context.principal.user_id, context.rom_id, context.slot)
         if latest is not None:
             upload_guard.check_slot_sync(latest, context.device)
     else:
@@ -334,11 +334,13 @@ def _commit_to_slot(
     assert context.slot is not None
     # The revision is read before the members: any member added after this read also moves the revision.
     revision = repo.slots.revision(context.principal.user_id, context.rom_id, context.slot)
-    latest = _latest_in_slot(repo, context)
+    latest = repo.newest_in_slot(context.principal.user_id, context.rom_id, context.slot)
     if latest is not None and context.device is not None and not context.overwrite:
         upload_guard.check_slot_sync(latest, context.device)
     if not context.overwrite:
-        duplicate = _slot_duplicate(repo, context, stored.content_hash)
+        duplicate = repo.in_slot_with_hash(
+            context.principal.user_id, context.rom_id, context.slot, stored.content_hash
+        )
         if duplicate is not None:
             return _Outcome(duplicate, deduplicated=True)
     moment = _after(latest.updated_at if latest else None)
@@ -473,35 +475,6 @@ def _screenshot_record(stored: StoredFile, moment: datetime) -> ScreenshotRecord
     )
 
 
-def _latest_in_slot(repo: AssetsRepository, context: _Context) -> SaveRecord | None:
-    """The slot's newest save (strongly consistent); members whose save is gone are dropped on the way."""
-    assert context.slot is not None
-    user_id, rom_id, slot = context.principal.user_id, context.rom_id, context.slot
-    want = 4
-    while True:
-        members = repo.slots.members(user_id, rom_id, slot, limit=want)
-        for member in members:
-            record = repo.get(member.save_id, consistent=True)
-            if isinstance(record, SaveRecord):
-                return record
-            repo.slots.drop_member(user_id, rom_id, slot, member)
-        if len(members) < want:
-            return None
-        want *= 4
-
-
-def _slot_duplicate(repo: AssetsRepository, context: _Context, digest: str) -> SaveRecord | None:
-    assert context.slot is not None
-    user_id, rom_id, slot = context.principal.user_id, context.rom_id, context.slot
-    for member in repo.slots.members_with_hash(user_id, rom_id, slot, digest):
-        record = repo.get(member.save_id, consistent=True)
-        if isinstance(record, SaveRecord) and record.content_hash == digest:
-            return record
-        if record is None:
-            repo.slots.drop_member(user_id, rom_id, slot, member)
-    return None
-
-
 def _same_name(
     repo: AssetsRepository, context: _Context, file_name: str
 ) -> tuple[AnyRecord | None, int | None]:
@@ -511,7 +484,7 @@ def _same_name(
     that name (its slot tag) in the same ROM and emulator folder: a client re-uploading a slot save it
     downloaded, without the slot, refreshes that row rather than adding a second one.
     """
-    existing, dangling_id = _claimed(repo, context, file_name)
+    existing, dangling_id = repo.named(context.principal.user_id, context.rom_id, file_name)
     tagged_at = slot_tag_moment(file_name) if context.kind == "save" else None
     if existing is None and tagged_at is not None:
         user_id, rom_id = context.principal.user_id, context.rom_id
@@ -521,17 +494,6 @@ def _same_name(
                 break
             existing = None
     return existing, dangling_id
-
-
-def _claimed(
-    repo: AssetsRepository, context: _Context, file_name: str
-) -> tuple[AnyRecord | None, int | None]:
-    """(the asset holding this slot-less name, or None; the id of a claim whose asset is gone)."""
-    claimed_id = repo.name_claim(context.principal.user_id, context.rom_id, file_name)
-    if claimed_id is None:
-        return None, None
-    existing = repo.get(claimed_id, consistent=True)
-    return (existing, None) if existing is not None else (None, claimed_id)
 
 
 def _store(
