@@ -130,12 +130,11 @@ def _patch_transactions() -> None:
 
 
 def _patch_table_query() -> None:
-    """A Query reads one partition of the table (not all its items; on an index, only the items whose
-    index key matches, compared as stored: moto sorted the whole table, then compared every item, about
-    10 ms per 1,000 items), computes each item's size once
-    (moto summed it twice per item, recursively, rebuilding every nested map: ``attribute_size``), and
-    neither deep-copies the page it returns nor the attributes a projection picks (the response only
-    reads them)."""
+    """A Query reads one partition of the table, not all its items (on an index: the items whose index key
+    matches, compared as stored, where moto sorted the whole table and then compared every item, about
+    10 ms per 1,000 items). It computes each item's size once (moto summed it twice per item,
+    recursively, rebuilding every nested map: ``attribute_size``), and deep-copies neither the page it
+    returns nor the attributes a projection picks (the response only reads them)."""
     from moto.dynamodb.models import table as table_module
     from moto.dynamodb.models.dynamo_type import Item, LimitedSizeDict
     from moto.dynamodb.models.table import Table
