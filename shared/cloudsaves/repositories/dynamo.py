@@ -6,7 +6,8 @@ import base64
 import binascii
 import json
 import random
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -36,6 +37,8 @@ _RETRIED_HERE = {"TransactionCanceledException", "TransactionConflictException"}
 BUSY_ATTEMPTS = 5
 _BUSY_BASE_SECONDS = 0.05
 BUSY_DETAIL = "The service is busy; retry shortly"
+_BATCH_WRITE_LIMIT = 25
+_UNPROCESSED_ATTEMPTS = 8
 
 
 @contextmanager
@@ -107,6 +110,21 @@ def _binary_values(value: dict[str, Any]) -> dict[str, Any]:
         if isinstance(binaries := value.get("BS"), list):
             return {"BS": [base64.b64decode(b) for b in binaries]}
     return value
+
+
+def batch_write(table: Any, requests: Sequence[dict[str, Any]]) -> None:
+    """BatchWriteItem `requests` (PutRequest / DeleteRequest), 25 a call, sending what DynamoDB left
+    unprocessed (throttled) again with backoff."""
+    client = table.meta.client
+    for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
+        pending: dict[str, Any] = {table.name: list(requests[start : start + _BATCH_WRITE_LIMIT])}
+        for attempt in range(_UNPROCESSED_ATTEMPTS):
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled: back off and send the rest again
+        else:
+            raise RuntimeError("BatchWriteItem kept returning unprocessed items")
 
 
 def plain(value: Any) -> Any:

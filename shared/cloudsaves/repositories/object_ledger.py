@@ -13,7 +13,6 @@ safety net. The sweep's progress: pk `ORPHANCHECK#CURSOR`, sk PROFILE, `hour` (t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,12 +20,10 @@ from typing import Any, Literal
 
 from cloudsaves.clock import iso, parse_iso
 from cloudsaves.repositories import keys
-from cloudsaves.repositories.dynamo import plain
+from cloudsaves.repositories.dynamo import batch_write, plain
 
 # Far beyond the sweep's delay (an hour) and any outage it should survive; only a safety net.
 NOTE_TTL = timedelta(days=14)
-_BATCH_WRITE_LIMIT = 25
-_UNPROCESSED_ATTEMPTS = 8
 
 Purpose = Literal["pending", "retired"]
 
@@ -67,7 +64,7 @@ class ObjectLedger:
         if len(notes) == 1:
             self._table.put_item(Item=self._item(notes[0]))
             return
-        self._batch([{"PutRequest": {"Item": self._item(n)}} for n in notes])
+        batch_write(self._table, [{"PutRequest": {"Item": self._item(n)}} for n in notes])
 
     def put_action(self, note: LedgerNote) -> dict[str, Any]:
         """The note as a TransactWriteItems action (filed with the commit that retires its bytes)."""
@@ -80,7 +77,7 @@ class ObjectLedger:
     def forget(self, notes: Iterable[LedgerNote]) -> None:
         """Drop notes whose bytes were dealt with (BatchWriteItem)."""
         unique = {n.table_key["pk"] + "\n" + n.object_key: n for n in notes}
-        self._batch([{"DeleteRequest": {"Key": n.table_key}} for n in unique.values()])
+        batch_write(self._table, [{"DeleteRequest": {"Key": n.table_key}} for n in unique.values()])
 
     # --- the sweep ----------------------------------------------------------------------------------
 
@@ -131,18 +128,6 @@ class ObjectLedger:
             item["ref_sk"] = note.reference.sk
             item["ref_attribute"] = note.reference.attribute
         return item
-
-    def _batch(self, requests: list[dict[str, Any]]) -> None:
-        client = self._table.meta.client
-        for start in range(0, len(requests), _BATCH_WRITE_LIMIT):
-            pending: dict[str, Any] = {self._table.name: requests[start : start + _BATCH_WRITE_LIMIT]}
-            for attempt in range(_UNPROCESSED_ATTEMPTS):
-                pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled: back off and send the rest again
-            else:
-                raise RuntimeError("BatchWriteItem kept returning unprocessed items")
 
 
 def pending_note(object_key: str, noted_at: str) -> LedgerNote:

@@ -9,17 +9,13 @@ save is gone is `dangling`: readers skip it and drop it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from cloudsaves.models.assets import SaveRecord
 from cloudsaves.repositories import keys
-from cloudsaves.repositories.dynamo import plain
-
-_BATCH_WRITE_LIMIT = 25
-_UNPROCESSED_ATTEMPTS = 8
+from cloudsaves.repositories.dynamo import batch_write, plain
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,7 @@ class SlotIndex:
                     "sk": keys.slot_member_sk(record.updated_at, record.id),
                 }
             )
-        self._batch_delete(members)
+        batch_write(self._table, [{"DeleteRequest": {"Key": key}} for key in members])
         for user_id, rom_id, slot in sorted(slots):
             self._table.update_item(
                 Key={"pk": keys.slot_pk(user_id, rom_id, slot), "sk": keys.SLOT_HEAD},
@@ -169,22 +165,6 @@ class SlotIndex:
                 "content_hash": record.content_hash,
             },
         }
-
-    def _batch_delete(self, item_keys: list[dict[str, Any]]) -> None:
-        client = self._table.meta.client
-        for start in range(0, len(item_keys), _BATCH_WRITE_LIMIT):
-            request: dict[str, Any] = {
-                self._table.name: [
-                    {"DeleteRequest": {"Key": key}} for key in item_keys[start : start + _BATCH_WRITE_LIMIT]
-                ]
-            }
-            for attempt in range(_UNPROCESSED_ATTEMPTS):
-                request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-                if not request:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))
-            else:
-                raise RuntimeError("BatchWriteItem kept returning unprocessed items")
 
 
 def _member(item: dict[str, Any]) -> SlotMember:

@@ -12,7 +12,6 @@ Items (see `keys`):
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +20,11 @@ from cloudsaves.clock import utcnow
 from cloudsaves.errors import ConcurrentUpdate
 from cloudsaves.models.sync import OPEN_STATUSES, SyncSessionSchema, SyncSessionStatus, Tombstone
 from cloudsaves.repositories import keys
-from cloudsaves.repositories.dynamo import conditional_write, plain, query_all
+from cloudsaves.repositories.dynamo import batch_write, conditional_write, plain, query_all
 
 SYNC_SESSION_TTL_SECONDS = 90 * 24 * 3600
 # A transaction holds 100 actions: the new session, the device, and the sessions it cancels.
 MAX_CANCELLED_PER_NEGOTIATE = 98
-_BATCH_WRITE_LIMIT = 25
-_UNPROCESSED_ATTEMPTS = 8
 _INDEXED = "id, rom_id, slot, file_name, emulator, content_hash, updated_at, file_size_bytes, object_key"
 
 
@@ -85,20 +82,7 @@ class SyncRepository:
             }
             for t in tombstones
         ]
-        client = self._table.meta.client
-        for start in range(0, len(items), _BATCH_WRITE_LIMIT):
-            request: dict[str, Any] = {
-                self._table.name: [
-                    {"PutRequest": {"Item": i}} for i in items[start : start + _BATCH_WRITE_LIMIT]
-                ]
-            }
-            for attempt in range(_UNPROCESSED_ATTEMPTS):
-                request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
-                if not request:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))
-            else:
-                raise RuntimeError("BatchWriteItem kept returning unprocessed items")
+        batch_write(self._table, [{"PutRequest": {"Item": i}} for i in items])
 
     # --- sessions ---------------------------------------------------------------------------------
 
