@@ -15,7 +15,6 @@ member or claim whose asset is gone as absent (`dangling`), and the writers repl
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,11 +22,9 @@ from typing import Any
 from cloudsaves.errors import BadRequest, ConcurrentUpdate
 from cloudsaves.models.assets import AnyRecord, Kind, SaveRecord, StateRecord, SyncRecord
 from cloudsaves.repositories import keys
-from cloudsaves.repositories.dynamo import conditional_write, decode_cursor, encode_cursor, plain
+from cloudsaves.repositories.dynamo import batch_get, conditional_write, decode_cursor, encode_cursor, plain
 from cloudsaves.repositories.slots import SlotIndex
 
-_BATCH_GET_LIMIT = 100
-_UNPROCESSED_ATTEMPTS = 8
 # A filtered list page stops after this many Queries (and hands out a cursor), so a page costs a bounded
 # number of round trips even when few items match.
 MAX_QUERIES_PER_PAGE = 8
@@ -61,19 +58,11 @@ class AssetsRepository:
 
     def get_many(self, asset_ids: Iterable[int], *, consistent: bool = True) -> dict[int, AnyRecord]:
         """The existing assets among `asset_ids` (BatchGetItem, 100 keys a call)."""
-        wanted = sorted(set(asset_ids))
-        found: dict[int, AnyRecord] = {}
-        for start in range(0, len(wanted), _BATCH_GET_LIMIT):
-            request: dict[str, Any] = {
-                self._table.name: {
-                    "Keys": [self._key(i) for i in wanted[start : start + _BATCH_GET_LIMIT]],
-                    "ConsistentRead": consistent,
-                }
-            }
-            for item in self._batch_get(request):
-                record = self._record(item)
-                found[record.id] = record
-        return found
+        item_keys = [self._key(i) for i in sorted(set(asset_ids))]
+        records = (
+            self._record(item) for item in batch_get(self._table, item_keys, ConsistentRead=consistent)
+        )
+        return {record.id: record for record in records}
 
     def page(
         self,
@@ -472,15 +461,3 @@ class AssetsRepository:
     def _transact(self, actions: list[dict[str, Any]]) -> None:
         with conditional_write():
             self._table.meta.client.transact_write_items(TransactItems=actions)
-
-    def _batch_get(self, request: dict[str, Any]) -> list[dict[str, Any]]:
-        client = self._table.meta.client
-        items: list[dict[str, Any]] = []
-        for attempt in range(_UNPROCESSED_ATTEMPTS):
-            response = client.batch_get_item(RequestItems=request)
-            items.extend(response.get("Responses", {}).get(self._table.name, []))
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                return items
-            time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled keys: back off and ask again
-        raise RuntimeError("BatchGetItem kept returning unprocessed keys")

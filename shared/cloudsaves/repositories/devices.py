@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from cloudsaves.errors import ConcurrentUpdate
 from cloudsaves.models.devices import DeviceRecord
 from cloudsaves.repositories import keys
-from cloudsaves.repositories.dynamo import conditional_write, plain, query_all
-
-_BATCH_GET_LIMIT = 100
-_BATCH_GET_ATTEMPTS = 8
+from cloudsaves.repositories.dynamo import batch_get, conditional_write, plain, query_all
 
 
 class DeviceLabel(NamedTuple):
@@ -114,31 +110,13 @@ class DevicesRepository:
 
     def labels(self, user_id: int, device_ids: Iterable[str]) -> dict[str, DeviceLabel]:
         """Name and sync reset of the user's devices among `device_ids` (BatchGetItem; absent omitted)."""
-        wanted = sorted(set(device_ids))
-        labels: dict[str, DeviceLabel] = {}
-        client = self._table.meta.client
-        for start in range(0, len(wanted), _BATCH_GET_LIMIT):
-            request: dict[str, Any] = {
-                self._table.name: {
-                    "Keys": [
-                        self._key(user_id, device_id)
-                        for device_id in wanted[start : start + _BATCH_GET_LIMIT]
-                    ],
-                    "ProjectionExpression": "id, #n, syncs_reset_at",
-                    "ExpressionAttributeNames": {"#n": "name"},
-                }
-            }
-            for attempt in range(_BATCH_GET_ATTEMPTS):
-                response = client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._table.name, []):
-                    labels[item["id"]] = DeviceLabel(item.get("name"), item.get("syncs_reset_at"))
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled keys: back off and ask again
-            else:
-                raise RuntimeError("BatchGetItem kept returning unprocessed keys")
-        return labels
+        items = batch_get(
+            self._table,
+            [self._key(user_id, device_id) for device_id in sorted(set(device_ids))],
+            ProjectionExpression="id, #n, syncs_reset_at",
+            ExpressionAttributeNames={"#n": "name"},
+        )
+        return {item["id"]: DeviceLabel(item.get("name"), item.get("syncs_reset_at")) for item in items}
 
     @staticmethod
     def _key(user_id: int, device_id: str) -> dict[str, str]:

@@ -37,6 +37,7 @@ _RETRIED_HERE = {"TransactionCanceledException", "TransactionConflictException"}
 BUSY_ATTEMPTS = 5
 _BUSY_BASE_SECONDS = 0.05
 BUSY_DETAIL = "The service is busy; retry shortly"
+_BATCH_GET_LIMIT = 100
 _BATCH_WRITE_LIMIT = 25
 _UNPROCESSED_ATTEMPTS = 8
 
@@ -110,6 +111,28 @@ def _binary_values(value: dict[str, Any]) -> dict[str, Any]:
         if isinstance(binaries := value.get("BS"), list):
             return {"BS": [base64.b64decode(b) for b in binaries]}
     return value
+
+
+def batch_get(table: Any, item_keys: Sequence[dict[str, Any]], **options: Any) -> list[dict[str, Any]]:
+    """The items of `item_keys` that exist (BatchGetItem, 100 keys a call; `options` such as
+    ProjectionExpression or ConsistentRead apply to every call), asking again for what DynamoDB left
+    unprocessed (throttled) with backoff."""
+    client = table.meta.client
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(item_keys), _BATCH_GET_LIMIT):
+        request: dict[str, Any] = {
+            table.name: {"Keys": list(item_keys[start : start + _BATCH_GET_LIMIT]), **options}
+        }
+        for attempt in range(_UNPROCESSED_ATTEMPTS):
+            response = client.batch_get_item(RequestItems=request)
+            items.extend(response.get("Responses", {}).get(table.name, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled keys: back off and ask again
+        else:
+            raise RuntimeError("BatchGetItem kept returning unprocessed keys")
+    return items
 
 
 def batch_write(table: Any, requests: Sequence[dict[str, Any]]) -> None:

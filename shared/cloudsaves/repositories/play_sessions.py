@@ -10,18 +10,15 @@ Items (see `keys`):
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from cloudsaves.errors import ConcurrentUpdate
 from cloudsaves.models.play_sessions import PlaySessionRecord
 from cloudsaves.repositories import keys
-from cloudsaves.repositories.dynamo import conditional_write, plain
+from cloudsaves.repositories.dynamo import batch_get, conditional_write, plain
 
-_BATCH_GET_LIMIT = 100
 _TRANSACTION_SESSIONS = 50  # two actions each; a transaction holds 100
-_UNPROCESSED_ATTEMPTS = 8
 
 
 # RomM's duplicate key of a play session: (device_id, rom_id, start_time), per user.
@@ -46,30 +43,9 @@ class PlaySessionsRepository:
     def taken(self, user_id: int, claims: Sequence[Claim]) -> set[Claim]:
         """The (device_id, rom_id, start_time) among `claims` that a stored session holds (BatchGetItem)."""
         by_sk = {keys.play_session_claim_sk(*claim): claim for claim in claims}
-        wanted = sorted(by_sk)
-        found: set[str] = set()
-        client = self._table.meta.client
-        for start in range(0, len(wanted), _BATCH_GET_LIMIT):
-            request: dict[str, Any] = {
-                self._table.name: {
-                    "Keys": [
-                        {"pk": keys.owner_pk(user_id), "sk": sk}
-                        for sk in wanted[start : start + _BATCH_GET_LIMIT]
-                    ],
-                    "ProjectionExpression": "sk",
-                    "ConsistentRead": True,
-                }
-            }
-            for attempt in range(_UNPROCESSED_ATTEMPTS):
-                response = client.batch_get_item(RequestItems=request)
-                found |= {item["sk"] for item in response.get("Responses", {}).get(self._table.name, [])}
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled keys: back off and ask again
-            else:
-                raise RuntimeError("BatchGetItem kept returning unprocessed keys")
-        return {by_sk[sk] for sk in found}
+        item_keys = [{"pk": keys.owner_pk(user_id), "sk": sk} for sk in sorted(by_sk)]
+        items = batch_get(self._table, item_keys, ProjectionExpression="sk", ConsistentRead=True)
+        return {by_sk[item["sk"]] for item in items}
 
     def add_all(self, records: Sequence[PlaySessionRecord]) -> set[int]:
         """Store the sessions; the ids of those that turned out to be duplicates (claimed meanwhile)."""

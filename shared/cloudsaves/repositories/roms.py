@@ -21,7 +21,7 @@ from cloudsaves.errors import ConcurrentUpdate, ServiceUnavailable
 from cloudsaves.filenames import fold, fs_name_stem
 from cloudsaves.models.roms import RomSchema
 from cloudsaves.repositories import keys
-from cloudsaves.repositories.dynamo import conditional_write, plain
+from cloudsaves.repositories.dynamo import batch_get, conditional_write, plain
 
 CATALOG_PARTITION = "ROMS"
 COUNT_SK = "COUNT"
@@ -42,26 +42,8 @@ class RomsRepository:
 
     def existing_ids(self, rom_ids: set[int]) -> set[int]:
         """The ids among `rom_ids` that the catalog holds (BatchGetItem, 100 keys a call)."""
-        wanted = sorted(rom_ids)
-        found: set[int] = set()
-        client = self._table.meta.client
-        for start in range(0, len(wanted), 100):
-            request: dict[str, Any] = {
-                self._table.name: {
-                    "Keys": [{"pk": keys.rom_pk(i), "sk": keys.PROFILE} for i in wanted[start : start + 100]],
-                    "ProjectionExpression": "id",
-                }
-            }
-            for attempt in range(8):
-                response = client.batch_get_item(RequestItems=request)
-                found |= {int(item["id"]) for item in response.get("Responses", {}).get(self._table.name, [])}
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))  # throttled keys: back off and ask again
-            else:
-                raise RuntimeError("BatchGetItem kept returning unprocessed keys")
-        return found
+        item_keys = [{"pk": keys.rom_pk(i), "sk": keys.PROFILE} for i in sorted(rom_ids)]
+        return {int(item["id"]) for item in batch_get(self._table, item_keys, ProjectionExpression="id")}
 
     def put(self, rom: RomSchema) -> None:
         """Insert or replace the ROM and move the counts with it, atomically (a lost race re-reads).

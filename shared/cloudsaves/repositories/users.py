@@ -7,7 +7,7 @@ from typing import Any
 from cloudsaves.errors import BadRequest, ConcurrentUpdate, Conflict
 from cloudsaves.models.users import ClientTokenRecord, UserRecord
 from cloudsaves.repositories import keys
-from cloudsaves.repositories.dynamo import conditional_write, plain, query_all
+from cloudsaves.repositories.dynamo import batch_get, conditional_write, plain, query_all
 
 MAX_CLIENT_TOKENS = 25
 TOO_MANY_CLIENT_TOKENS = f"Maximum of {MAX_CLIENT_TOKENS} tokens per user reached"  # RomM's 400 text
@@ -225,21 +225,11 @@ class UsersRepository:
 
     def get_many(self, usernames: set[str]) -> dict[str, UserRecord]:
         """Profiles by username, 100 per BatchGetItem (unprocessed keys retried)."""
-        found: dict[str, UserRecord] = {}
-        names = sorted(usernames)
-        for start in range(0, len(names), 100):
-            request: dict[str, Any] = {
-                self._table.name: {
-                    "Keys": [{"pk": keys.user_pk(n), "sk": keys.PROFILE} for n in names[start : start + 100]]
-                }
-            }
-            while request:
-                answer = self._table.meta.client.batch_get_item(RequestItems=request)
-                for item in answer["Responses"].get(self._table.name, []):
-                    user = UserRecord.model_validate(plain(item))
-                    found[user.username] = user
-                request = answer.get("UnprocessedKeys") or {}
-        return found
+        items = batch_get(
+            self._table, [{"pk": keys.user_pk(n), "sk": keys.PROFILE} for n in sorted(usernames)]
+        )
+        users = (UserRecord.model_validate(plain(item)) for item in items)
+        return {user.username: user for user in users}
 
     def _new_item(self, item: dict[str, Any]) -> dict[str, Any]:
         return {
